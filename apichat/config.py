@@ -1,0 +1,129 @@
+"""Settings from the environment, with the defaults of DESIGN.md."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+UCHAT_BASE_URL = "https://www.uchat.com.au"
+SANDBOX_PARTNER_KEY = "sandbox-partner-key"
+SANDBOX_FLOW_KEY = "sandbox-flow-key"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message says which and why."""
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if not 0 < value < 65536 and name.endswith("PORT"):
+        raise SettingsError(f"{name}={value} is not a TCP port (1-65535)")
+    return value
+
+
+def _float(env, name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0.1 <= value <= 60:
+        raise SettingsError(f"{name}={value} must be between 0.1 and 60 seconds")
+    return value
+
+
+@dataclass(frozen=True)
+class EnvProfile:
+    """The `env` connection profile described by `UCHAT_*` variables."""
+
+    base_url: str = UCHAT_BASE_URL
+    partner_key: str = ""
+    workspace_id: str = ""
+    flow_key: str = ""
+    verify_key: str = ""
+    bot_url: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: str = "data/console.db"
+    media_dir: str = "data/media"
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = 8502
+    public_url: str = "http://127.0.0.1:8502"
+    sandbox: bool = True
+    sandbox_port: int = 8503
+    poll_seconds: float = 1.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    env_profile: EnvProfile | None = field(default=None)
+
+    @property
+    def receiver_url(self) -> str:
+        host = "127.0.0.1" if self.receiver_host in ("0.0.0.0", "::", "") else self.receiver_host
+        return f"http://{host}:{self.receiver_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    def replace(self, **changes) -> "Settings":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def env_profile_from(env) -> EnvProfile | None:
+    """The `env` profile when any `UCHAT_*` connection variable is set, else None."""
+    names = ("UCHAT_PARTNER_KEY", "UCHAT_WORKSPACE_ID", "UCHAT_FLOW_KEY", "UCHAT_VERIFY_TOKEN", "UCHAT_BOT_URL")
+    if not any(env.get(n, "").strip() for n in names):
+        return None
+    return EnvProfile(
+        base_url=(env.get("UCHAT_BASE_URL", "").strip() or UCHAT_BASE_URL).rstrip("/"),
+        partner_key=env.get("UCHAT_PARTNER_KEY", "").strip(),
+        workspace_id=env.get("UCHAT_WORKSPACE_ID", "").strip(),
+        flow_key=env.get("UCHAT_FLOW_KEY", "").strip(),
+        verify_key=env.get("UCHAT_VERIFY_TOKEN", "").strip(),
+        bot_url=env.get("UCHAT_BOT_URL", "").strip(),
+    )
+
+
+def load_settings(env=None) -> Settings:
+    """Settings from `env` (default: the process environment); raises SettingsError on bad values."""
+    env = os.environ if env is None else env
+    port = _int(env, "APICHAT_RECEIVER_PORT", 8502)
+    host = env.get("APICHAT_RECEIVER_HOST", "").strip() or "127.0.0.1"
+    sandbox_flag = env.get("APICHAT_SANDBOX", "1").strip().lower()
+    if sandbox_flag not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"APICHAT_SANDBOX={sandbox_flag!r}: use 1 or 0")
+    public = env.get("APICHAT_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}"
+    if not public.startswith(("http://", "https://")):
+        raise SettingsError(f"APICHAT_PUBLIC_URL={public!r} must start with http:// or https://")
+    return Settings(
+        db_path=env.get("APICHAT_DB", "").strip() or "data/console.db",
+        media_dir=env.get("APICHAT_MEDIA_DIR", "").strip() or "data/media",
+        receiver_host=host,
+        receiver_port=port,
+        public_url=public,
+        sandbox=sandbox_flag not in ("0", "false", "no", "off"),
+        sandbox_port=_int(env, "APICHAT_SANDBOX_PORT", 8503),
+        poll_seconds=_float(env, "APICHAT_POLL_SECONDS", 1.0),
+        env_profile=env_profile_from(env),
+    )
+
+
+def mask(secret: str | None, keep: int = 4) -> str:
+    """A key as it may be shown or logged: its last few characters only."""
+    if not secret:
+        return ""
+    if len(secret) <= keep * 2:
+        return "•" * len(secret)
+    return "•" * 6 + secret[-keep:]

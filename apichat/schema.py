@@ -1,0 +1,91 @@
+"""The store's schema, as an ordered list of migrations (PRAGMA user_version counts them)."""
+
+MIGRATIONS = [
+    # 1: everything the console keeps
+    """
+    CREATE TABLE profiles (
+        name TEXT PRIMARY KEY,
+        base_url TEXT NOT NULL DEFAULT '',
+        partner_key TEXT NOT NULL DEFAULT '',
+        workspace_id TEXT NOT NULL DEFAULT '',
+        flow_key TEXT NOT NULL DEFAULT '',
+        verify_key TEXT NOT NULL DEFAULT '',
+        bot_url TEXT NOT NULL DEFAULT '',
+        webhook_url TEXT NOT NULL DEFAULT '',
+        webhook_status TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        profile TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        conv_id INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        last_read_id INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (profile, contact_id, conv_id)
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation INTEGER NOT NULL REFERENCES conversations(id),
+        direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+        author TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL DEFAULT '{}',
+        raw TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        reply_to INTEGER,
+        delivery INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages (conversation, id);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        received_at REAL NOT NULL,
+        profile TEXT NOT NULL DEFAULT '',
+        route TEXT NOT NULL DEFAULT '',
+        method TEXT NOT NULL DEFAULT '',
+        remote_addr TEXT NOT NULL DEFAULT '',
+        headers TEXT NOT NULL DEFAULT '{}',
+        body BLOB,
+        body_size INTEGER NOT NULL DEFAULT 0,
+        body_sha256 TEXT NOT NULL DEFAULT '',
+        outcome TEXT NOT NULL,
+        status_code INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        flow_ns TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT '',
+        message_id INTEGER
+    );
+    CREATE INDEX deliveries_by_hash ON deliveries (body_sha256, received_at);
+    CREATE INDEX deliveries_by_profile ON deliveries (profile, id);
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        profile TEXT NOT NULL DEFAULT '',
+        target TEXT NOT NULL DEFAULT '',
+        method TEXT NOT NULL,
+        url TEXT NOT NULL,
+        request_headers TEXT NOT NULL DEFAULT '{}',
+        request_body TEXT NOT NULL DEFAULT '',
+        status INTEGER,
+        response_body TEXT NOT NULL DEFAULT '',
+        duration_ms REAL,
+        error TEXT NOT NULL DEFAULT '',
+        message_id INTEGER
+    );
+    CREATE INDEX requests_by_profile ON requests (profile, id);
+    """,
+]

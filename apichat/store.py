@@ -1,0 +1,412 @@
+"""The SQLite store: the only module that holds SQL.
+
+WAL mode, one connection per thread, short write transactions, so a page polling for new
+messages never blocks the receiver writing one. The schema is migrated on open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .config import mask
+from .payloads import BotMessage
+from .schema import MIGRATIONS
+
+DUPLICATE_WINDOW_SECONDS = 600
+BODY_CAP_BYTES = 1024 * 1024
+TEXT_CAP_CHARS = 64 * 1024
+PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify_key",
+                  "bot_url", "webhook_url", "webhook_status")
+SECRET_FIELDS = ("partner_key", "flow_key", "verify_key")
+SECRET_HEADERS = ("authorization", "x-hub-signature-256", "cookie", "x-api-key")
+
+
+def masked_headers(headers: dict) -> dict:
+    """Headers as they may be stored and shown: credentials reduced to their last characters."""
+    out = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            out[name] = f"{scheme} {mask(token)}" if token else mask(scheme)
+        elif name.lower() in SECRET_HEADERS[2:]:
+            out[name] = mask(str(value))
+        else:
+            out[name] = value
+    return out
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _dict(row: sqlite3.Row | None) -> dict | None:
+    return dict(row) if row is not None else None
+
+
+class Store:
+    """The console's store at `path` (a file, or ':memory:' for tests)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        if path == ":memory:":
+            self._uri = f"file:apichat-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            self._keepalive = self._open()
+        else:
+            folder = os.path.dirname(os.path.abspath(path))
+            os.makedirs(folder, exist_ok=True)
+            self._uri = None
+        self._local = threading.local()
+        self._migrate()
+
+    # ------------------------------------------------------------ connections
+
+    def _open(self) -> sqlite3.Connection:
+        if self._uri:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction, taken at once so concurrent writers queue instead of failing."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def _row(self, sql: str, params: tuple | list = ()) -> dict | None:
+        return _dict(self.conn.execute(sql, params).fetchone())
+
+    def _migrate(self) -> None:
+        with self.write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RuntimeError(f"{self.path} has schema version {version}, newer than this code "
+                                   f"({len(MIGRATIONS)}); upgrade the console")
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def ping(self) -> bool:
+        return self.conn.execute("SELECT 1").fetchone()[0] == 1
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------ settings
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self._row("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # ------------------------------------------------------------ profiles
+
+    def save_profile(self, name: str, **fields: Any) -> dict:
+        """Create or update profile `name` with the given fields (others unchanged)."""
+        unknown = set(fields) - set(PROFILE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown profile field(s): {', '.join(sorted(unknown))}")
+        name = name.strip()
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise ValueError("a profile name uses letters, digits, '-', '_' or '.' only")
+        now = _now()
+        values = {k: ("" if v is None else str(v)) for k, v in fields.items()}
+        with self.write() as conn:
+            conn.execute("INSERT INTO profiles (name, created_at, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT (name) DO NOTHING", (name, now, now))
+            if values:
+                sets = ", ".join(f"{k} = ?" for k in values)
+                conn.execute(f"UPDATE profiles SET {sets}, updated_at = ? WHERE name = ?",
+                             (*values.values(), now, name))
+        return self.get_profile(name)
+
+    def get_profile(self, name: str) -> dict | None:
+        return self._row("SELECT * FROM profiles WHERE name = ?", (name,))
+
+    def list_profiles(self) -> list[dict]:
+        return self._rows("SELECT * FROM profiles ORDER BY created_at, name")
+
+    def delete_profile(self, name: str) -> None:
+        """Forget the profile's settings; its conversations, messages and deliveries stay readable."""
+        with self.write() as conn:
+            conn.execute("DELETE FROM profiles WHERE name = ?", (name,))
+            if self.get_setting("default_profile") == name:
+                conn.execute("DELETE FROM settings WHERE key = 'default_profile'")
+
+    def default_profile(self) -> dict | None:
+        name = self.get_setting("default_profile")
+        profile = self.get_profile(name) if name else None
+        if profile is None:
+            profiles = self.list_profiles()
+            profile = profiles[0] if profiles else None
+        return profile
+
+    def set_default_profile(self, name: str) -> None:
+        self.set_setting("default_profile", name)
+
+    def verification_keys(self) -> dict[str, str]:
+        return {p["name"]: p["verify_key"] for p in self.list_profiles() if p["verify_key"]}
+
+    # ------------------------------------------------------------ contacts and conversations
+
+    def save_contact(self, contact_id: str, name: str = "", email: str = "", phone: str = "") -> dict:
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO contacts (id, name, email, phone, created_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, "
+                "phone = excluded.phone", (contact_id, name, email, phone, _now()))
+        return self.get_contact(contact_id)
+
+    def get_contact(self, contact_id: str) -> dict | None:
+        return self._row("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+
+    def list_contacts(self) -> list[dict]:
+        return self._rows("SELECT * FROM contacts ORDER BY created_at")
+
+    def ensure_conversation(self, profile: str, contact_id: str, conv_id: int) -> dict:
+        with self.write() as conn:
+            return self._ensure_conversation(conn, profile, contact_id, conv_id)
+
+    def _ensure_conversation(self, conn, profile: str, contact_id: str, conv_id: int) -> dict:
+        conn.execute("INSERT INTO contacts (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                     (contact_id, contact_id, _now()))
+        conn.execute("INSERT INTO conversations (profile, contact_id, conv_id, created_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (profile, contact_id, conv_id) DO NOTHING",
+                     (profile, contact_id, int(conv_id), _now()))
+        return _dict(conn.execute("SELECT * FROM conversations WHERE profile = ? AND contact_id = ? "
+                                  "AND conv_id = ?", (profile, contact_id, int(conv_id))).fetchone())
+
+    def get_conversation(self, conversation: int) -> dict | None:
+        return self._row("SELECT * FROM conversations WHERE id = ?", (conversation,))
+
+    def list_conversations(self, profile: str, contact_id: str | None = None) -> list[dict]:
+        """Conversations with their last message and the count of unread replies, newest first."""
+        where, params = "c.profile = ?", [profile]
+        if contact_id is not None:
+            where += " AND c.contact_id = ?"
+            params.append(contact_id)
+        return self._rows(f"""
+            SELECT c.*, m.text AS last_text, m.kind AS last_kind, m.created_at AS last_at,
+                   (SELECT COUNT(*) FROM messages u WHERE u.conversation = c.id AND u.direction = 'in'
+                      AND u.id > c.last_read_id) AS unread
+            FROM conversations c
+            LEFT JOIN messages m ON m.id = (SELECT MAX(id) FROM messages WHERE conversation = c.id)
+            WHERE {where}
+            ORDER BY COALESCE(m.created_at, c.created_at) DESC""", params)
+
+    def next_conv_id(self, profile: str, contact_id: str) -> int:
+        row = self._row("SELECT MAX(conv_id) AS top FROM conversations WHERE profile = ? AND contact_id = ?",
+                        (profile, contact_id))
+        top = row["top"] if row and row["top"] is not None else None
+        return top + 1 if top is not None else int(time.time()) % 1_000_000
+
+    def mark_read(self, conversation: int, up_to_id: int) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE conversations SET last_read_id = MAX(last_read_id, ?) WHERE id = ?",
+                         (up_to_id, conversation))
+
+    # ------------------------------------------------------------ messages
+
+    def add_contact_message(self, conversation: int, kind: str, text: str, data: dict, raw: dict) -> int:
+        """A message the contact is sending, in state 'sending' until the bot_url answers."""
+        now = _now()
+        with self.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, "
+                "created_at, updated_at) VALUES (?, 'out', 'contact', ?, ?, ?, ?, 'sending', ?, ?)",
+                (conversation, kind, text, json.dumps(data, ensure_ascii=False),
+                 json.dumps(raw, ensure_ascii=False), now, now))
+            return cur.lastrowid
+
+    def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+                         (status, error[:TEXT_CAP_CHARS], _now(), message_id))
+
+    def get_message(self, message_id: int) -> dict | None:
+        return self._row("SELECT * FROM messages WHERE id = ?", (message_id,))
+
+    def messages_since(self, conversation: int, after_id: int = 0, limit: int = 500) -> list[dict]:
+        """Messages of `conversation` newer than `after_id`, oldest first (the live poll)."""
+        return self._rows("SELECT * FROM messages WHERE conversation = ? AND id > ? ORDER BY id LIMIT ?",
+                          (conversation, after_id, limit))
+
+    def messages_before(self, conversation: int, before_id: int | None = None, limit: int = 50) -> list[dict]:
+        """The `limit` messages just before `before_id` (or the latest ones), oldest first."""
+        rows = self._rows("SELECT * FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                          (conversation, before_id if before_id is not None else 2**62, limit))
+        return rows[::-1]
+
+    def message_changes(self, conversation: int, ids: list[int], since: float) -> list[dict]:
+        """Messages among `ids` whose status changed after `since` (delivery states)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._rows(f"SELECT * FROM messages WHERE conversation = ? AND updated_at > ? AND id IN ({marks})",
+                          (conversation, since, *ids))
+
+    def count_messages(self, conversation: int) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM messages WHERE conversation = ?",
+                                 (conversation,)).fetchone()[0]
+
+    # ------------------------------------------------------------ webhook deliveries
+
+    def record_delivery(self, *, profile: str, route: str, method: str, headers: dict, body: bytes | None,
+                        outcome: str, status_code: int, reason: str = "", remote_addr: str = "",
+                        flow_ns: str = "", action: str = "", kind: str = "", body_size: int | None = None) -> int:
+        """Keep a delivery that did not become a message (rejected, handshake, error)."""
+        with self.write() as conn:
+            return self._insert_delivery(conn, profile, route, method, headers, body, outcome, status_code,
+                                         reason, remote_addr, flow_ns, action, kind, None, body_size)
+
+    def _insert_delivery(self, conn, profile, route, method, headers, body, outcome, status_code, reason,
+                         remote_addr, flow_ns, action, kind, message_id, body_size=None) -> int:
+        body = body or b""
+        cur = conn.execute(
+            "INSERT INTO deliveries (received_at, profile, route, method, remote_addr, headers, body, body_size, "
+            "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (_now(), profile, route, method, remote_addr, json.dumps(masked_headers(dict(headers))),
+             body[:BODY_CAP_BYTES], len(body) if body_size is None else body_size,
+             hashlib.sha256(body).hexdigest() if body else "", outcome, status_code, reason[:2000],
+             flow_ns[:200], action[:200], kind, message_id))
+        return cur.lastrowid
+
+    def accept_webhook(self, *, profile: str, route: str, method: str, headers: dict, body: bytes,
+                       message: BotMessage, remote_addr: str = "", flow_ns: str = "",
+                       action: str = "") -> tuple[str, int, int | None]:
+        """Store a verified webhook as a message, or as a duplicate of one seen within 10 minutes.
+
+        One transaction: the delivery and its message are committed together, before the
+        receiver answers 2xx. Returns (outcome, delivery id, message id).
+        """
+        digest = hashlib.sha256(body).hexdigest()
+        with self.write() as conn:
+            earlier = conn.execute(
+                "SELECT message_id FROM deliveries WHERE body_sha256 = ? AND received_at > ? AND profile = ? "
+                "AND outcome = 'accepted' ORDER BY id DESC LIMIT 1",
+                (digest, _now() - DUPLICATE_WINDOW_SECONDS, profile)).fetchone()
+            if earlier is not None:
+                delivery = self._insert_delivery(conn, profile, route, method, headers, body, "duplicate", 200,
+                                                 "same body accepted within the last 10 minutes; shown once",
+                                                 remote_addr, flow_ns, action, message.kind, earlier[0])
+                return "duplicate", delivery, earlier[0]
+            contact = message.sender_id or "(unknown contact)"
+            conv_id = message.conv_id if isinstance(message.conv_id, int) else None
+            if conv_id is None:
+                row = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
+                                   "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
+                conv_id = row[0] if row else 0
+            conversation = self._ensure_conversation(conn, profile, contact, conv_id)["id"]
+            reply_to = conn.execute("SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'",
+                                    (conversation,)).fetchone()[0]
+            data = message.to_dict()
+            data.pop("raw", None)
+            now = _now()
+            cur = conn.execute(
+                "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "
+                "created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
+                (conversation, message.author, message.kind, message.text[:TEXT_CAP_CHARS],
+                 json.dumps(data, ensure_ascii=False), body.decode("utf-8", errors="replace"), reply_to, now, now))
+            message_id = cur.lastrowid
+            delivery = self._insert_delivery(conn, profile, route, method, headers, body, "accepted", 200, "",
+                                             remote_addr, flow_ns, action, message.kind, message_id)
+            conn.execute("UPDATE messages SET delivery = ? WHERE id = ?", (delivery, message_id))
+            return "accepted", delivery, message_id
+
+    def get_delivery(self, delivery_id: int) -> dict | None:
+        return self._row("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+
+    def list_deliveries(self, *, profile: str | None = None, outcome: str | None = None, kind: str | None = None,
+                        text: str | None = None, after_id: int = 0, limit: int = 200) -> list[dict]:
+        """Deliveries newest first, filtered; `text` searches body, reason, route and headers."""
+        where, params = ["id > ?"], [after_id]
+        for column, value in (("profile", profile), ("outcome", outcome), ("kind", kind)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if text:
+            where.append("(CAST(body AS TEXT) LIKE ? OR reason LIKE ? OR route LIKE ? OR headers LIKE ?)")
+            params += [f"%{text}%"] * 4
+        return self._rows(f"SELECT * FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                          (*params, limit))
+
+    def count_deliveries(self, outcome: str | None = None) -> int:
+        if outcome:
+            return self.conn.execute("SELECT COUNT(*) FROM deliveries WHERE outcome = ?", (outcome,)).fetchone()[0]
+        return self.conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+
+    # ------------------------------------------------------------ requests sent to UChat
+
+    def record_request(self, *, profile: str, target: str, method: str, url: str, request_headers: dict,
+                       request_body: str, status: int | None, response_body: str, duration_ms: float,
+                       error: str = "", message_id: int | None = None) -> int:
+        """Keep a request the console sent (partner API or bot_url); credentials masked."""
+        with self.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO requests (created_at, profile, target, method, url, request_headers, request_body, "
+                "status, response_body, duration_ms, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), profile, target, method, url, json.dumps(masked_headers(request_headers)),
+                 request_body[:TEXT_CAP_CHARS], status, (response_body or "")[:TEXT_CAP_CHARS], duration_ms,
+                 error[:2000], message_id))
+            return cur.lastrowid
+
+    def list_requests(self, *, profile: str | None = None, text: str | None = None, after_id: int = 0,
+                      limit: int = 200) -> list[dict]:
+        where, params = ["id > ?"], [after_id]
+        if profile:
+            where.append("profile = ?")
+            params.append(profile)
+        if text:
+            where.append("(url LIKE ? OR request_body LIKE ? OR response_body LIKE ? OR error LIKE ?)")
+            params += [f"%{text}%"] * 4
+        return self._rows(f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                          (*params, limit))
+
+    def get_request(self, request_id: int) -> dict | None:
+        return self._row("SELECT * FROM requests WHERE id = ?", (request_id,))

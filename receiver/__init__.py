@@ -1,0 +1,194 @@
+"""The webhook receiver: UChat's handshake, signed bot messages, uploaded media, health.
+
+The only part of the console that faces the internet. It checks every signature over the raw
+bytes and commits every delivery to the store before it answers 2xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Mapping
+from urllib.parse import parse_qs
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from apichat import signing
+from apichat.config import Settings, load_settings
+from apichat.media import TOKEN_RE, clean_filename, guess_type
+from apichat.payloads import parse_bot_message
+from apichat.store import Store
+
+log = logging.getLogger("receiver")
+INLINE_TYPES = ("image/", "audio/", "video/", "text/plain", "application/pdf")
+HUB_FIELDS = ("mode", "verify_token", "challenge")
+
+
+def ensure_env_profile(store: Store, settings: Settings) -> None:
+    """Create or update the `env` profile from UCHAT_* variables and make it the default."""
+    env = settings.env_profile
+    if env is None:
+        return
+    fields = {k: v for k, v in vars(env).items() if v}
+    store.save_profile("env", **fields)
+    store.set_default_profile("env")
+
+
+def _hub_params(raw: bytes) -> dict[str, str]:
+    """hub_mode / hub_verify_token / hub_challenge from wherever a sender put them."""
+    found: dict[str, str] = {}
+
+    def take(mapping: Mapping[str, Any]) -> None:
+        for field in HUB_FIELDS:
+            for name in (f"hub_{field}", f"hub.{field}", f"hub-{field}"):
+                value = mapping.get(name)
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                if value is not None and field not in found:
+                    found[field] = str(value)
+        nested = mapping.get("hub")
+        if isinstance(nested, dict):
+            for field in HUB_FIELDS:
+                if nested.get(field) is not None and field not in found:
+                    found[field] = str(nested[field])
+
+    take(request.args)
+    ctype = (request.mimetype or "").lower()
+    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        take(request.form)
+    elif raw[:1] in (b"{", b" ", b"\n", b"\r", b"\t") or ctype.endswith("json"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            take(data)
+    elif raw and b"hub" in raw[:200] and b"=" in raw:
+        take(parse_qs(raw.decode("utf-8", errors="replace")))
+    return found
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
+    """The receiver app: settings from the environment, overridden by `config`."""
+    settings = config if isinstance(config, Settings) else load_settings().replace(**dict(config or {}))
+    store = store or Store(settings.db_path)
+    ensure_env_profile(store, settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
+    app.extensions["apichat"] = {"settings": settings, "store": store}
+
+    def deliver(status: int, outcome: str, reason: str, profile: str, raw: bytes | None, **extra) -> None:
+        try:
+            store.record_delivery(profile=profile, route=request.path, method=request.method,
+                                  headers=dict(request.headers), body=raw, outcome=outcome, status_code=status,
+                                  reason=reason, remote_addr=request.remote_addr or "", **extra)
+        except Exception:  # the answer to the sender matters more than the log entry
+            log.exception("could not record a %s delivery", outcome)
+        log.info("%s %s -> %s %s (%s)", request.method, request.path, status, outcome, reason)
+
+    def refuse(status: int, reason: str, profile: str, raw: bytes | None, outcome: str = "rejected", **extra):
+        deliver(status, outcome, reason, profile, raw, **extra)
+        return jsonify(status="error", reason=reason), status
+
+    @app.route("/webhook", methods=["GET", "POST"], defaults={"name": None})
+    @app.route("/webhook/<name>", methods=["GET", "POST"])
+    def webhook(name: str | None):
+        profile = store.get_profile(name) if name else store.default_profile()
+        label = name or (profile["name"] if profile else "")
+        try:
+            raw = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            return refuse(413, f"body larger than {settings.max_body_bytes} bytes", label, None,
+                          body_size=request.content_length or 0)
+        if profile is None:
+            reason = f"no profile named '{name}'" if name else "no connection profile is set up yet"
+            return refuse(404, reason, label, raw)
+
+        hub = _hub_params(raw)
+        if hub:
+            return handshake(hub, profile, raw)
+        if request.method == "GET":
+            return refuse(400, "GET is only for the verification handshake (hub_mode, hub_verify_token, "
+                          "hub_challenge)", label, raw)
+        return message(profile, raw)
+
+    def handshake(hub: dict[str, str], profile: dict, raw: bytes):
+        name = profile["name"]
+        mode = hub.get("mode", "")
+        if mode.strip().lower() != "subscribe":
+            return refuse(400, f"hub_mode is {mode!r}, expected 'subscribe'", name, raw, kind="handshake")
+        if "challenge" not in hub:
+            return refuse(400, "hub_challenge is missing", name, raw, kind="handshake")
+        key = profile["verify_key"]
+        token = hub.get("verify_token", "")
+        if not key or not signing.constant_time_equal(token, key):
+            reason = ("this profile has no verification key" if not key
+                      else "hub_verify_token does not match the profile's verification key")
+            return refuse(403, reason, name, raw, kind="handshake")
+        deliver(200, "handshake", "verified: answered the challenge", name, raw, kind="handshake")
+        return Response(hub["challenge"], status=200, mimetype="text/plain")
+
+    def message(profile: dict, raw: bytes):
+        name = profile["name"]
+        flow_ns = request.headers.get("x-flow-ns", "")
+        action = request.headers.get("x-action", "")
+        meta = {"flow_ns": flow_ns, "action": action}
+        header = signing.find_header(request.headers)
+        if not signing.verify(raw, header, profile["verify_key"]):
+            reason = signing.diagnose(raw, header, profile["verify_key"], store.verification_keys())
+            return refuse(401, reason, name, raw, **meta)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            return refuse(400, f"signed body is not JSON: {exc}", name, raw, **meta)
+        msg = parse_bot_message(data, flow_ns=flow_ns)
+        try:
+            outcome, delivery, message_id = store.accept_webhook(
+                profile=name, route=request.path, method=request.method, headers=dict(request.headers),
+                body=raw, message=msg, remote_addr=request.remote_addr or "", **meta)
+        except Exception as exc:
+            log.exception("could not store a verified webhook")
+            return jsonify(status="error", reason=f"could not store the message: {exc}"), 503
+        log.info("POST %s -> 200 %s %s message=%s", request.path, outcome, msg.kind, message_id)
+        answer = {"status": "ok"}
+        if outcome == "duplicate":
+            answer["duplicate"] = True
+        return jsonify(answer), 200
+
+    @app.get("/media/<token>/<filename>")
+    def media(token: str, filename: str):
+        if not TOKEN_RE.match(token) or clean_filename(filename) != filename:
+            return jsonify(status="error", reason="no such file"), 404
+        folder = os.path.join(os.path.abspath(settings.media_dir), token)
+        if not os.path.isfile(os.path.join(folder, filename)):
+            return jsonify(status="error", reason="no such file"), 404
+        mimetype = guess_type(filename)
+        inline = mimetype.startswith(INLINE_TYPES)
+        response = send_from_directory(folder, filename, mimetype=mimetype, as_attachment=not inline,
+                                       max_age=3600)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            ok = store.ping()
+        except Exception as exc:
+            return jsonify(status="error", service="apichat-receiver", reason=str(exc)), 503
+        return jsonify(status="ok" if ok else "error", service="apichat-receiver",
+                       profiles=len(store.list_profiles()), pid=os.getpid())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(status="error", reason=exc.description or exc.name), exc.code
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify(status="error", reason=f"internal error: {type(exc).__name__}"), 500
+
+    return app
