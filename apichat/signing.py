@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
@@ -73,11 +74,24 @@ def diagnose(body: bytes | str, header_value: str | None, key: str,
         if other and other != key and verify(body, header_value, other):
             return f"signed with the verification key of profile '{name}', not this profile's key"
     raw = _bytes(body)
-    for variant, label in ((raw.strip(), "surrounding whitespace"),
-                           (raw.replace(b"\\/", b"/"), "escaped slashes")):
+    for variant, label in _altered_variants(raw):
         if variant != raw and verify(variant, header_value, key):
-            return f"body was altered in transit ({label} changed after signing)"
+            return f"body was altered in transit after signing ({label})"
     return "wrong key or body altered after signing (HMAC does not match this profile's verification key)"
+
+
+def _altered_variants(raw: bytes):
+    """What the signed bytes may have been before something in between rewrote them."""
+    yield raw.strip(), "surrounding whitespace changed"
+    unescaped = raw.replace(b"\\/", b"/")
+    yield unescaped, "escaped slashes \\/ added"
+    yield unescaped.replace(b"/", b"\\/"), "escaped slashes \\/ turned into /"
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        return
+    php = json.dumps(decoded, separators=(",", ":")).replace("/", "\\/").encode()
+    yield php, "JSON re-serialized: the sender's \\/ and \\uXXXX escapes were rewritten"
 
 
 def constant_time_equal(given: str, expected: str) -> bool:
