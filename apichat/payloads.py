@@ -7,7 +7,7 @@ normalized `BotMessage` and never raises: what it does not understand becomes `u
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 MEDIA_KINDS = ("image", "audio", "video", "file")
@@ -104,11 +104,17 @@ class BotMessage:
     notes: list[str] = field(default_factory=list)
     raw: Any = None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, raw: bool = True) -> dict:
+        """Plain data; `raw` is the body itself, not a copy (it may be nested too deep to copy)."""
+        data = asdict(replace(self, raw=None))
+        if raw:
+            data["raw"] = self.raw
+        else:
+            del data["raw"]
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "BotMessage":
+    def from_dict(cls, data: dict) -> BotMessage:
         def buttons(items):
             return [Button(**b) for b in items or []]
 
@@ -213,15 +219,22 @@ def _media(body: dict, kind_hint: str, attrs: dict) -> list[Media]:
     return found
 
 
+INT64 = range(-2**63, 2**63)
+
+
 def _conv_id(value: Any) -> int | str | None:
+    """An integer id when the value is one SQLite can store, else its text (None when absent)."""
     if isinstance(value, bool) or value in (None, ""):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
+    if isinstance(value, int):
+        return value if value in INT64 else str(value)
     text = _text(value).strip()
-    return int(text) if text.lstrip("-").isdigit() else text
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isascii() and digits.isdigit() and int(text) in INT64:
+        return int(text)
+    return text or None
 
 
 KNOWN_CONTENT_TYPES = ("", "text", "button_template", "generic_template", "input_text", "cards", "incoming_email")
@@ -233,8 +246,15 @@ def parse_bot_message(body: Any, flow_ns: str = "") -> BotMessage:
     try:
         return _parse(body, flow_ns)
     except Exception as exc:  # a parser bug must never lose a message: keep it as unsupported
-        return BotMessage("unsupported", text=_text(body)[:2000], flow_ns=flow_ns,
-                          notes=[f"parser error: {exc!r}"], raw=body if not isinstance(body, bytes) else None)
+        if isinstance(body, (bytes, bytearray)):
+            text = bytes(body).decode("utf-8", errors="replace")
+        else:
+            try:
+                text = _text(body)
+            except Exception:  # e.g. nested too deep to dump
+                text = repr(body)
+        return BotMessage("unsupported", text=text[:2000], flow_ns=flow_ns,
+                          notes=[f"parser error: {exc!r}"], raw=None if isinstance(body, (bytes, bytearray)) else body)
 
 
 def _parse(body: Any, flow_ns: str) -> BotMessage:

@@ -13,8 +13,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from .config import mask
 from .payloads import BotMessage
@@ -345,8 +346,7 @@ class Store:
             conversation = self._ensure_conversation(conn, profile, contact, conv_id)["id"]
             reply_to = conn.execute("SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'",
                                     (conversation,)).fetchone()[0]
-            data = message.to_dict()
-            data.pop("raw", None)
+            data = message.to_dict(raw=False)
             now = _now()
             cur = conn.execute(
                 "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "

@@ -1,0 +1,414 @@
+"""Payloads: the builders write exactly the seed's JSON; the parser reads every shape a bot sends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apichat.payloads import (
+    BotMessage,
+    Button,
+    Card,
+    Media,
+    file_type_for,
+    media_payload,
+    parse_bot_message,
+    postback_payload,
+    safe_url,
+    text_payload,
+)
+
+# The seed's "Workspace Api to send messages" examples, verbatim (placeholders included).
+SEED_SENDER = """
+    "sender": {
+        "id": "{{UNIQUE BOT USER ID}}",
+        "name": "{{BOT USER NAME}}",
+        "email": "",
+        "phone_number": "",
+        "type": "contact"
+    },"""
+SEED_TEXT = """{
+    "content": "{{TEXT MESSAGE}}",
+    "message_type": "incoming",""" + SEED_SENDER + """
+    "conversation_id": 123,
+    "event": "message_created"
+}"""
+SEED_POSTBACK = """{
+    "content": "{{BUTTON TITLE}}",
+    "message_type": "incoming",""" + SEED_SENDER + """
+    "conversation_id": 123,
+    "event": "message_postback",
+    "submitted_values": [
+        {
+            "title": "{{BUTTON TITLE}}",
+            "payload": "{{BUTTON PAYLOAD}}"
+        }
+    ]
+}"""
+SEED_MEDIA = """{
+    "content": "",
+    "message_type": "incoming",""" + SEED_SENDER + """
+    "conversation_id": 123,
+    "event": "message_created",
+    "attachments": [
+        {
+            "file_type": "%s",
+            "data_url": "{{%s URL}}"
+        }
+    ]
+}"""
+
+FILL = {
+    "{{UNIQUE BOT USER ID}}": "contact-42",
+    "{{BOT USER NAME}}": "Ada Tester",
+    "{{TEXT MESSAGE}}": "Hello \"bot\" / café",
+    "{{BUTTON TITLE}}": "Yes please",
+    "{{BUTTON PAYLOAD}}": "YES_PAYLOAD",
+    "{{IMAGE URL}}": "https://cdn.test/a.png",
+    "{{AUDIO URL}}": "https://cdn.test/a.mp3",
+    "{{VIDEO URL}}": "https://cdn.test/a.mp4",
+    "{{FILE URL}}": "https://cdn.test/a.pdf",
+}
+SENDER = {"id": "contact-42", "name": "Ada Tester"}
+
+
+def seed(template: str) -> dict:
+    for placeholder, value in FILL.items():
+        template = template.replace(placeholder, json.dumps(value)[1:-1])
+    assert "{{" not in template
+    return json.loads(template)
+
+
+def same_json(built: dict, expected: dict) -> None:
+    """Equal values and the same key order at every level (what goes over the wire)."""
+    assert built == expected
+    assert json.dumps(built) == json.dumps(expected)
+
+
+# ---------------------------------------------------------------- builders
+
+def test_text_payload_is_the_seeds():
+    same_json(text_payload(SENDER, 123, FILL["{{TEXT MESSAGE}}"]), seed(SEED_TEXT))
+
+
+def test_postback_payload_is_the_seeds():
+    same_json(postback_payload(SENDER, 123, "Yes please", "YES_PAYLOAD"), seed(SEED_POSTBACK))
+
+
+@pytest.mark.parametrize("kind", ["image", "audio", "video", "file"])
+def test_media_payload_is_the_seeds(kind):
+    expected = seed(SEED_MEDIA % (kind, kind.upper()))
+    same_json(media_payload(SENDER, 123, kind, FILL["{{" + kind.upper() + " URL}}"]), expected)
+
+
+def test_builders_coerce_to_the_seeds_types():
+    body = text_payload({"id": 7, "name": None, "phone": "+1555"}, "123", "hi")
+    assert body["conversation_id"] == 123 and isinstance(body["conversation_id"], int)
+    assert body["sender"] == {"id": "7", "name": "", "email": "", "phone_number": "+1555", "type": "contact"}
+
+
+def test_media_payload_refuses_unknown_kinds():
+    with pytest.raises(ValueError, match="file_type"):
+        media_payload(SENDER, 1, "sticker", "https://x.test/a")
+
+
+@pytest.mark.parametrize("mime, kind", [("image/png", "image"), ("audio/mpeg", "audio"), ("VIDEO/mp4", "video"),
+                                        ("application/pdf", "file"), (None, "file"), ("", "file")])
+def test_file_type_for(mime, kind):
+    assert file_type_for(mime) == kind
+
+
+# ---------------------------------------------------------------- the seed's bot messages
+
+BASE = {"sender_id": "contact-42", "conv_id": 123, "message_type": "outgoing", "private": False}
+
+
+def bot(**fields) -> dict:
+    return {**BASE, **fields}
+
+
+def postback(title="Pick", payload="PICK"):
+    return {"type": "postback", "title": title, "payload": payload}
+
+
+def test_text():
+    body = bot(text="Hello there", type="text")
+    msg = parse_bot_message(json.dumps(body).encode(), flow_ns="f123")
+    assert (msg.kind, msg.text, msg.sender_id, msg.conv_id) == ("text", "Hello there", "contact-42", 123)
+    assert (msg.author, msg.private, msg.flow_ns, msg.notes) == ("bot", False, "f123", [])
+    assert msg.raw == body
+
+
+def test_button_template():
+    body = bot(text="Choose", type="text", content_type="button_template",
+               content_attributes={"text": "Choose one", "buttons": [postback("A", "PA"), postback("B", "PB")]})
+    msg = parse_bot_message(body)
+    assert msg.kind == "buttons" and msg.text == "Choose" and msg.content_type == "button_template"
+    assert msg.buttons == [Button("postback", "A", "PA"), Button("postback", "B", "PB")]
+
+
+def test_button_template_text_from_attributes_when_body_has_none():
+    body = bot(type="text", content_type="button_template",
+               content_attributes={"text": "Only here", "buttons": [postback()]})
+    assert parse_bot_message(body).text == "Only here"
+
+
+@pytest.mark.parametrize("ratio", ["horizontal", "square"])
+def test_generic_template(ratio):
+    item = {"title": "Shoe", "image_url": "https://x.test/s.png", "item_url": None, "subtitle": "Red",
+            "default_action": None, "buttons": [postback("Buy", "BUY_1")]}
+    body = bot(text="Cards", type="text", content_type="generic_template",
+               content_attributes={"ratio": ratio, "items": [item, {**item, "title": "Hat"}]})
+    msg = parse_bot_message(body)
+    assert msg.kind == "cards" and msg.ratio == ratio and len(msg.cards) == 2
+    assert msg.cards[0] == Card("Shoe", "Red", "https://x.test/s.png", "", [Button("postback", "Buy", "BUY_1")])
+    assert msg.cards[1].title == "Hat"
+
+
+def test_generic_template_unknown_ratio_falls_back_to_horizontal():
+    body = bot(content_type="generic_template", content_attributes={"ratio": "tall", "items": [{"title": "x"}]})
+    assert parse_bot_message(body).ratio == "horizontal"
+
+
+def test_card_default_action_link():
+    body = bot(content_type="generic_template",
+               content_attributes={"items": [{"title": "x", "default_action": {"type": "web_url",
+                                                                                 "url": "https://x.test/p"}}]})
+    assert parse_bot_message(body).cards[0].item_url == "https://x.test/p"
+
+
+@pytest.mark.parametrize("kind", ["image", "audio", "video", "file"])
+def test_media_with_url(kind):
+    msg = parse_bot_message(bot(url=f"https://cdn.test/m.{kind}", type=kind))
+    assert msg.kind == kind and msg.media == [Media(kind, f"https://cdn.test/m.{kind}")]
+
+
+@pytest.mark.parametrize("private", [True, "true", 1])
+def test_private_note_is_an_agents(private):
+    msg = parse_bot_message(bot(text="internal: check stock", type="text", private=private))
+    assert msg.private is True and msg.author == "agent" and msg.text == "internal: check stock"
+
+
+@pytest.mark.parametrize("private", [False, "false", 0, None, "0"])
+def test_not_private(private):
+    msg = parse_bot_message(bot(text="hi", type="text", private=private))
+    assert msg.private is False and msg.author == "bot"
+
+
+def test_agent_reply_not_private():
+    msg = parse_bot_message(bot(text="Hi, I'm Sam", sender_type="agent"))
+    assert msg.author == "agent" and not msg.private
+
+
+# ---------------------------------------------------------------- tolerated variants
+
+def buttons_of(*buttons) -> list[Button]:
+    msg = parse_bot_message(bot(text="t", content_type="button_template",
+                                content_attributes={"text": "t", "buttons": list(buttons)}))
+    assert msg.kind == "buttons"
+    return msg.buttons
+
+
+@pytest.mark.parametrize("kind", ["web_url", "url"])
+def test_link_buttons(kind):
+    assert buttons_of({"type": kind, "title": "Site", "url": "https://x.test"}) == [
+        Button("url", "Site", "", "https://x.test")]
+
+
+@pytest.mark.parametrize("kind", ["phone_number", "call"])
+def test_call_buttons(kind):
+    assert buttons_of({"type": kind, "title": "Call us", "payload": "+15551234"}) == [
+        Button("call", "Call us", "+15551234", "tel:+15551234")]
+
+
+def test_call_button_number_already_a_tel_link():
+    assert buttons_of({"type": "call", "title": "Call", "url": "tel:+1555"})[0].url == "tel:+1555"
+
+
+@pytest.mark.parametrize("label", ["title", "caption", "text"])
+def test_button_label_names(label):
+    assert buttons_of({"type": "postback", label: "Go", "payload": "GO"}) == [Button("postback", "Go", "GO")]
+
+
+@pytest.mark.parametrize("name", ["payload", "value"])
+def test_button_value_names(name):
+    assert buttons_of({"type": "postback", "title": "Go", name: "GO_VALUE"})[0].payload == "GO_VALUE"
+
+
+@pytest.mark.parametrize("name", ["url", "uri", "link"])
+def test_button_link_names(name):
+    assert buttons_of({"type": "web_url", "title": "Open", name: "https://x.test/o"})[0].url == "https://x.test/o"
+
+
+def test_untyped_button_with_only_a_link_is_a_link():
+    assert buttons_of({"title": "Open", "link": "https://x.test"})[0].kind == "url"
+
+
+def test_elements_media_url_and_description():
+    body = bot(content_type="generic_template", content_attributes={"elements": [
+        {"title": "T", "media_url": "https://x.test/i.png", "description": "D"}]})
+    msg = parse_bot_message(body)
+    assert msg.kind == "cards"
+    assert msg.cards == [Card("T", "D", "https://x.test/i.png", "", [])]
+
+
+def test_content_attributes_as_a_json_string():
+    attrs = {"text": "Pick", "buttons": [postback("A", "PA")]}
+    msg = parse_bot_message(bot(text="Pick", content_type="button_template", content_attributes=json.dumps(attrs)))
+    assert msg.kind == "buttons" and msg.buttons == [Button("postback", "A", "PA")] and msg.notes == []
+
+
+def test_content_attributes_as_a_broken_string():
+    msg = parse_bot_message(bot(text="Pick", content_type="button_template", content_attributes="{not json"))
+    assert msg.text == "Pick" and any("not JSON" in n for n in msg.notes)
+
+
+def test_attachments_next_to_text():
+    body = bot(text="Here are your files", type="text", attachments=[
+        {"file_type": "image", "data_url": "https://x.test/a.png"},
+        {"file_type": "file", "data_url": "https://x.test/b.pdf"},
+        {"file_type": "sticker", "data_url": "https://x.test/c.webp"}])
+    msg = parse_bot_message(body)
+    assert msg.kind == "media" and msg.text == "Here are your files"
+    assert msg.media == [Media("image", "https://x.test/a.png"), Media("file", "https://x.test/b.pdf"),
+                         Media("file", "https://x.test/c.webp")]
+
+
+def test_attachments_of_one_kind():
+    body = bot(attachments=[{"file_type": "image", "data_url": "https://x.test/a.png"},
+                            {"file_type": "image", "data_url": "https://x.test/b.png"}])
+    msg = parse_bot_message(body)
+    assert msg.kind == "image" and len(msg.media) == 2
+
+
+def test_quick_replies():
+    body = bot(text="Pick one", quick_replies=[{"content_type": "text", "title": "Red", "payload": "RED"},
+                                               {"title": "Blue", "payload": "BLUE"}, "Green"])
+    msg = parse_bot_message(body)
+    assert msg.kind == "text" and msg.text == "Pick one"
+    assert msg.quick_replies == [Button("postback", "Red", "RED"), Button("postback", "Blue", "BLUE"),
+                                 Button("postback", "Green", "Green")]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (123, 123), ("123", 123), (" 123 ", 123), (123.0, 123), ("abc-1", "abc-1"), (None, None), ("", None),
+    (True, None), ("²", "²"), (2**70, str(2**70)), (-5, -5),
+])
+def test_conv_id_as_string_or_number(value, expected):
+    msg = parse_bot_message(bot(text="x", conv_id=value))
+    assert msg.conv_id == expected and msg.kind == "text" and not any("error" in n for n in msg.notes)
+
+
+def test_conversation_id_spelling():
+    body = {"sender_id": "c", "conversation_id": "77", "text": "x"}
+    assert parse_bot_message(body).conv_id == 77
+
+
+@pytest.mark.parametrize("field, value", [("content_type", "location_template"), ("type", "sticker")])
+def test_unknown_type_is_unsupported_with_text_and_raw(field, value):
+    body = bot(text="Where we are", **{field: value}, extra={"lat": 1.5})
+    msg = parse_bot_message(json.dumps(body))
+    assert msg.kind == "unsupported" and msg.text == "Where we are" and msg.raw == body
+    assert any(value in note for note in msg.notes)
+
+
+def test_nothing_to_show_is_unsupported():
+    msg = parse_bot_message(bot(type="text"))
+    assert msg.kind == "unsupported" and msg.raw["conv_id"] == 123
+
+
+@pytest.mark.parametrize("body, note", [
+    (b"not json at all", "not JSON"), (b"\xff\xfe\x00garbage", "not JSON"), ("[1, 2]", "list"),
+    ("null", "NoneType"), ("42", "int"), ('"text"', "str"), (b"", "not JSON"),
+])
+def test_non_object_bodies(body, note):
+    msg = parse_bot_message(body)
+    assert msg.kind == "unsupported" and any(note in n for n in msg.notes)
+
+
+@pytest.mark.parametrize("body", [
+    {"text": None, "content_attributes": None, "buttons": None, "attachments": None, "quick_replies": None},
+    {"text": 5, "content_attributes": 5, "conv_id": [1], "sender_id": {"a": 1}, "private": [True]},
+    {"content_type": "generic_template", "content_attributes": {"items": {"title": "not a list"}}},
+    {"content_type": "generic_template", "content_attributes": {"items": [None, 1, "x", {"buttons": 7}]}},
+    {"content_type": "button_template", "content_attributes": {"buttons": [None, 3, [1], {"type": None}]}},
+    {"attachments": [None, "x", {"file_type": None, "data_url": None}, {"data_url": 5}]},
+    {"attachments": {"file_type": "image", "data_url": "https://x.test/a.png"}},
+    {"type": ["image"], "content_type": {"a": 1}, "url": {"u": 1}},
+    {"content_attributes": "[1, 2]", "text": "x"},
+    {"quick_replies": "Yes", "text": "q"},
+    {"text": "deep", "raw": [[[[[[[[[[{"a": [None]}]]]]]]]]]]},
+])
+def test_wrong_types_everywhere_never_raise(body):
+    msg = parse_bot_message(body)
+    assert isinstance(msg, BotMessage) and msg.raw == body
+    json.dumps(msg.to_dict())
+
+
+def test_roundtrip_through_dict():
+    body = bot(text="Cards", content_type="generic_template", quick_replies=[{"title": "Q", "payload": "q"}],
+               attachments=[{"file_type": "image", "data_url": "https://x.test/a.png"}],
+               content_attributes={"items": [{"title": "T", "buttons": [postback(), {"type": "call",
+                                                                                    "payload": "+1"}]}]})
+    msg = parse_bot_message(body)
+    again = BotMessage.from_dict(json.loads(json.dumps(msg.to_dict())))
+    assert again == msg
+
+
+def test_safe_url():
+    assert safe_url("https://x.test") == "https://x.test"
+    assert safe_url(" tel:+1 ") == "tel:+1"
+    assert safe_url("javascript:alert(1)") == ""
+    assert safe_url("java\nscript:alert(1)") == ""
+    assert safe_url(None) == ""
+
+
+# ---------------------------------------------------------------- never raises, whatever the JSON
+
+KEYS = st.sampled_from(["text", "type", "content_type", "content_attributes", "buttons", "items", "elements",
+                        "attachments", "quick_replies", "conv_id", "conversation_id", "sender_id", "sender",
+                        "private", "url", "title", "payload", "value", "uri", "link", "file_type", "data_url",
+                        "default_action", "ratio", "image_url", "subtitle", "phone_number"])
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
+           | st.text(max_size=20) | st.sampled_from(["image", "call", "web_url", "generic_template",
+                                                       "button_template", "123", "true", "{}", "[1]"]))
+JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(KEYS | st.text(max_size=8), inner, max_size=6), max_leaves=40)
+KINDS = {"text", "buttons", "cards", "image", "audio", "video", "file", "media", "unsupported"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(JSON)
+def test_never_raises_on_any_json(value):
+    for body in (value, json.dumps(value), json.dumps(value).encode()):
+        msg = parse_bot_message(body)
+        assert msg.kind in KINDS
+        assert msg.conv_id is None or isinstance(msg.conv_id, str) or -2**63 <= msg.conv_id < 2**63
+        assert not any("parser error" in n for n in msg.notes), msg.notes
+        json.dumps(msg.to_dict())
+
+
+def test_deeply_nested_body_is_parsed_and_converted():
+    depth = 900  # about as deep as json.loads goes
+    body = json.loads('{"text": "deep", "extra": ' + "[" * depth + "]" * depth + "}")
+    msg = parse_bot_message(body)
+    assert msg.kind == "text"
+    data = msg.to_dict()
+    assert data["raw"] is body and data["text"] == "deep"
+    assert "raw" not in msg.to_dict(raw=False)
+
+
+def test_a_parser_bug_keeps_the_message_as_unsupported(monkeypatch):
+    import apichat.payloads as payloads
+
+    def broken(*_):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(payloads, "_card", broken)
+    body = bot(text="Cards", content_type="generic_template", content_attributes={"items": [{"title": "T"}]})
+    for sent in (body, json.dumps(body), json.dumps(body).encode()):
+        msg = parse_bot_message(sent)
+        assert msg.kind == "unsupported" and "Cards" in msg.text and any("parser error" in n for n in msg.notes)
