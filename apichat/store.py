@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ TEXT_CAP_CHARS = 64 * 1024
 PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify_key",
                   "bot_url", "webhook_url", "webhook_status")
 SECRET_FIELDS = ("partner_key", "flow_key", "verify_key")
+PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 SECRET_HEADERS = ("authorization", "x-hub-signature-256", "cookie", "x-api-key")
 
 
@@ -153,8 +155,10 @@ class Store:
         if unknown:
             raise ValueError(f"unknown profile field(s): {', '.join(sorted(unknown))}")
         name = name.strip()
-        if not name or not all(c.isalnum() or c in "-_." for c in name):
-            raise ValueError("a profile name uses letters, digits, '-', '_' or '.' only")
+        if not PROFILE_NAME_RE.match(name):
+            # the name is a path segment of /webhook/<profile>: '.', '..' or 'é' would not route cleanly
+            raise ValueError("a profile name uses letters, digits, '-', '_' or '.' only (ASCII, not starting "
+                             "with '.', at most 64 characters)")
         now = _now()
         values = {k: ("" if v is None else str(v)) for k, v in fields.items()}
         with self.write() as conn:

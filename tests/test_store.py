@@ -1,0 +1,433 @@
+"""The store: WAL, versioned schema, indexed polls, readers that never block the writer, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+import pytest
+
+from apichat import store as store_module
+from apichat.payloads import parse_bot_message
+from apichat.schema import MIGRATIONS
+from apichat.store import DUPLICATE_WINDOW_SECONDS, Store
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "data" / "console.db")
+
+
+@pytest.fixture
+def store(db_path):
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+def webhook(store: Store, body: dict | bytes, profile: str = "p", **extra):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    return store.accept_webhook(profile=profile, route=f"/webhook/{profile}", method="POST", headers=headers,
+                                body=raw, message=parse_bot_message(raw), **extra)
+
+
+def reply(text: str, conv_id=123, sender_id="c1") -> dict:
+    return {"sender_id": sender_id, "conv_id": conv_id, "text": text, "type": "text", "message_type": "outgoing"}
+
+
+# ---------------------------------------------------------------- file, WAL, schema
+
+def test_creates_the_folder_and_uses_wal(db_path):
+    s = Store(db_path)
+    assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.schema_version == len(MIGRATIONS) and s.ping() and s.integrity_check() == "ok"
+
+
+def test_opens_a_version_0_file_and_keeps_its_data(db_path, tmp_path):
+    (tmp_path / "data").mkdir()
+    raw = sqlite3.connect(db_path)
+    raw.execute("CREATE TABLE notes (t TEXT)")
+    raw.execute("INSERT INTO notes VALUES ('kept')")
+    raw.commit()
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 0
+    raw.close()
+
+    s = Store(db_path)
+    assert s.schema_version == len(MIGRATIONS)
+    assert s.conn.execute("SELECT t FROM notes").fetchall()[0][0] == "kept"
+    s.save_profile("p", verify_key="k")
+    s.close()
+
+    again = Store(db_path)
+    assert again.schema_version == len(MIGRATIONS)
+    assert again.get_profile("p")["verify_key"] == "k"
+
+
+def test_reopening_keeps_version_and_data(db_path):
+    s = Store(db_path)
+    s.save_profile("p", verify_key="k")
+    outcome, _, message_id = webhook(s, reply("hello"))
+    s.close()
+
+    again = Store(db_path)
+    assert again.schema_version == 1 == len(MIGRATIONS)
+    assert again.get_message(message_id)["text"] == "hello"
+    assert again.get_profile("p")["verify_key"] == "k"
+
+
+def test_new_migrations_run_on_open_and_keep_data(db_path, monkeypatch):
+    s = Store(db_path)
+    s.save_profile("p", verify_key="k")
+    s.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS",
+                        [*MIGRATIONS, "ALTER TABLE profiles ADD COLUMN note TEXT NOT NULL DEFAULT 'n/a'"])
+    again = Store(db_path)
+    assert again.schema_version == len(MIGRATIONS) + 1
+    assert again.get_profile("p")["note"] == "n/a" and again.get_profile("p")["verify_key"] == "k"
+
+
+def test_a_failing_migration_changes_nothing(db_path, monkeypatch):
+    Store(db_path).save_profile("p")
+    monkeypatch.setattr(store_module, "MIGRATIONS",
+                        [*MIGRATIONS, "CREATE TABLE extra (x); ALTER TABLE nowhere ADD COLUMN y"])
+    with pytest.raises(sqlite3.OperationalError):
+        Store(db_path)
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert raw.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+    assert raw.execute("SELECT name FROM profiles").fetchall() == [("p",)]
+
+
+def test_a_newer_schema_is_a_clear_error(db_path):
+    Store(db_path).save_profile("p")
+    raw = sqlite3.connect(db_path)
+    raw.execute("PRAGMA user_version = 99")
+    raw.close()
+    with pytest.raises(RuntimeError, match=r"schema version 99, newer than this code \(1\); upgrade"):
+        Store(db_path)
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 99  # left alone
+
+
+def test_memory_store_is_shared_by_threads():
+    s = Store(":memory:")
+    s.save_profile("p")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(s.get_profile("p")))
+    thread.start()
+    thread.join(10)
+    assert seen and seen[0]["name"] == "p"
+    assert Store(":memory:").get_profile("p") is None  # each ':memory:' store is its own
+
+
+# ---------------------------------------------------------------- indexes
+
+def plans_of(store: Store, call) -> list[str]:
+    """The query plans of the statements `call` runs (captured as SQLite executes them)."""
+    statements = []
+    store.conn.set_trace_callback(lambda sql: statements.append(sql) if sql.lstrip().upper().startswith(
+        "SELECT") else None)
+    try:
+        call()
+    finally:
+        store.conn.set_trace_callback(None)
+    assert statements
+    return [" | ".join(row["detail"] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+            for sql in statements]
+
+
+@pytest.mark.parametrize("call", [
+    lambda s, c: s.messages_since(c, 5),
+    lambda s, c: s.messages_before(c, 50, limit=10),
+    lambda s, c: s.messages_before(c),
+])
+def test_message_polls_use_the_index(store, call):
+    store.save_profile("p")
+    conversation = store.ensure_conversation("p", "c1", 1)["id"]
+    other = store.ensure_conversation("p", "c2", 1)["id"]
+    for i in range(30):
+        store.add_contact_message(conversation if i % 2 else other, "text", f"m{i}", {}, {})
+    store.conn.execute("ANALYZE")
+    for plan in plans_of(store, lambda: call(store, conversation)):
+        assert "USING INDEX messages_by_conversation" in plan or "USING COVERING INDEX messages_by_conversation" \
+            in plan, plan
+        assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_duplicate_lookup_uses_the_index(store):
+    store.save_profile("p")
+    webhook(store, reply("a"))
+    plans = plans_of(store, lambda: webhook(store, reply("b")))
+    assert any("deliveries_by_hash" in p for p in plans), plans
+    assert not any("SCAN deliveries" in p or "SCAN messages" in p for p in plans), plans
+
+
+def test_message_polls_page_in_order(store):
+    conversation = store.ensure_conversation("p", "c1", 1)["id"]
+    ids = [store.add_contact_message(conversation, "text", f"m{i}", {}, {}) for i in range(10)]
+    assert [m["id"] for m in store.messages_since(conversation, ids[6])] == ids[7:]
+    assert [m["id"] for m in store.messages_since(conversation, 0, limit=3)] == ids[:3]
+    assert [m["id"] for m in store.messages_before(conversation, limit=4)] == ids[-4:]
+    assert [m["id"] for m in store.messages_before(conversation, ids[5], limit=2)] == ids[3:5]
+    assert store.count_messages(conversation) == 10
+
+
+# ---------------------------------------------------------------- concurrency
+
+def test_a_reader_never_blocks_the_writer(db_path):
+    s = Store(db_path)
+    s.save_profile("p")
+    _, _, first = webhook(s, reply("first"))
+    conversation = s.get_message(first)["conversation"]
+
+    reader = s.conn  # this thread's connection: hold a read transaction open
+    reader.execute("BEGIN")
+    assert [m["text"] for m in s.messages_since(conversation)] == ["first"]
+
+    done, errors = threading.Event(), []
+
+    def write():
+        try:
+            for i in range(5):
+                webhook(s, reply(f"second {i}"))
+            done.set()
+        except Exception as exc:
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(10)  # blocked would mean waiting for busy_timeout (30 s)
+    assert done.is_set() and not errors, errors
+    assert [m["text"] for m in s.messages_since(conversation)] == ["first"]  # its own snapshot
+    reader.execute("COMMIT")
+    assert len(s.messages_since(conversation)) == 6
+
+
+def test_a_writer_never_blocks_a_reader(db_path):
+    s = Store(db_path)
+    conversation = s.ensure_conversation("p", "c1", 1)["id"]
+    s.add_contact_message(conversation, "text", "committed", {}, {})
+    with s.write() as conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('x', 'uncommitted')")
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append((s.messages_since(conversation),
+                                                              s.get_setting("x"))))
+        thread.start()
+        thread.join(10)
+        assert seen and [m["text"] for m in seen[0][0]] == ["committed"] and seen[0][1] is None
+
+
+def test_concurrent_writers_lose_nothing(db_path):
+    s = Store(db_path)
+    s.save_profile("p")
+    errors = []
+
+    def write(n):
+        try:
+            for i in range(25):
+                webhook(s, reply(f"t{n}-{i}", conv_id=n))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert s.count_deliveries("accepted") == 100
+    assert sum(c["unread"] for c in s.list_conversations("p")) == 100
+
+
+# ---------------------------------------------------------------- webhooks and deliveries
+
+def test_accept_webhook_stores_message_and_delivery_together(store):
+    outcome, delivery_id, message_id = webhook(store, reply("hi"), flow_ns="f1", action="messages")
+    assert outcome == "accepted"
+    message, delivery = store.get_message(message_id), store.get_delivery(delivery_id)
+    assert (message["direction"], message["author"], message["kind"], message["text"]) == ("in", "bot", "text", "hi")
+    assert message["delivery"] == delivery_id and delivery["message_id"] == message_id
+    assert json.loads(message["raw"]) == reply("hi") and "raw" not in json.loads(message["data"])
+    assert (delivery["outcome"], delivery["status_code"], delivery["flow_ns"]) == ("accepted", 200, "f1")
+    assert json.loads(delivery["headers"])["X-Hub-Signature-256"].startswith("sha256=")
+    conv = store.get_conversation(message["conversation"])
+    assert (conv["profile"], conv["contact_id"], conv["conv_id"]) == ("p", "c1", 123)
+
+
+def test_same_body_within_the_window_is_shown_once(store, monkeypatch):
+    body = json.dumps(reply("again")).encode()
+    first = webhook(store, body)
+    second = webhook(store, body)
+    assert first[0] == "accepted" and second[0] == "duplicate" and second[2] == first[2]
+    assert store.get_delivery(second[1])["outcome"] == "duplicate"
+    assert store.count_messages(store.get_message(first[2])["conversation"]) == 1
+    assert store.count_deliveries() == 2 and store.count_deliveries("duplicate") == 1
+    assert webhook(store, body, profile="other")[0] == "accepted"  # another profile's webhook
+
+    later = store_module._now() + DUPLICATE_WINDOW_SECONDS + 1
+    monkeypatch.setattr(store_module, "_now", lambda: later)
+    third = webhook(store, body)
+    assert third[0] == "accepted" and third[2] != first[2]
+
+
+def test_a_rejected_body_does_not_make_the_next_a_duplicate(store):
+    body = json.dumps(reply("x")).encode()
+    store.record_delivery(profile="p", route="/webhook", method="POST", headers={}, body=body,
+                          outcome="rejected", status_code=401, reason="bad signature")
+    assert webhook(store, body)[0] == "accepted"
+
+
+def test_conv_id_not_a_number_goes_to_the_contacts_latest_conversation(store):
+    _, _, first = webhook(store, reply("numbered", conv_id=55))
+    _, _, second = webhook(store, reply("named", conv_id="abc"))
+    assert store.get_message(second)["conversation"] == store.get_message(first)["conversation"]
+    _, _, third = webhook(store, reply("huge", conv_id=2**70))
+    assert store.get_message(third)["conversation"] == store.get_message(first)["conversation"]
+    _, _, lone = webhook(store, {"text": "nobody"})
+    assert store.get_conversation(store.get_message(lone)["conversation"])["contact_id"] == "(unknown contact)"
+
+
+def test_reply_is_linked_to_the_last_contact_message(store):
+    conversation = store.ensure_conversation("p", "c1", 123)["id"]
+    sent = store.add_contact_message(conversation, "text", "hello bot", {}, {"content": "hello bot"})
+    assert store.get_message(sent)["status"] == "sending"
+    store.set_message_status(sent, "failed", "UChat said no")
+    assert (store.get_message(sent)["status"], store.get_message(sent)["error"]) == ("failed", "UChat said no")
+    _, _, answer = webhook(store, reply("hello contact"))
+    assert store.get_message(answer)["reply_to"] == sent and store.get_message(answer)["conversation"] == conversation
+
+
+def test_record_delivery_caps_the_body(store):
+    big = b"x" * (store_module.BODY_CAP_BYTES + 10)
+    delivery = store.get_delivery(store.record_delivery(
+        profile="p", route="/webhook", method="POST", headers={"Authorization": "Bearer secret-token-1234"},
+        body=big, outcome="rejected", status_code=401, reason="r" * 5000))
+    assert len(delivery["body"]) == store_module.BODY_CAP_BYTES and delivery["body_size"] == len(big)
+    assert len(delivery["reason"]) == 2000 and "secret-token" not in delivery["headers"]
+    none = store.get_delivery(store.record_delivery(profile="p", route="/webhook", method="POST", headers={},
+                                                    body=None, outcome="rejected", status_code=413, body_size=7))
+    assert none["body_size"] == 7 and none["body"] == b""
+
+
+def test_list_deliveries_filters(store):
+    webhook(store, reply("alpha"))
+    store.record_delivery(profile="q", route="/webhook/q", method="POST", headers={}, body=b"{}",
+                          outcome="rejected", status_code=401, reason="no X-Hub-Signature-256 header")
+    assert [d["outcome"] for d in store.list_deliveries()] == ["rejected", "accepted"]
+    assert [d["profile"] for d in store.list_deliveries(profile="q")] == ["q"]
+    assert [d["outcome"] for d in store.list_deliveries(outcome="accepted")] == ["accepted"]
+    assert [d["outcome"] for d in store.list_deliveries(text="alpha")] == ["accepted"]
+    assert [d["outcome"] for d in store.list_deliveries(text="no X-Hub")] == ["rejected"]
+
+
+# ---------------------------------------------------------------- conversations
+
+def test_list_conversations_counts_unread_replies(store):
+    a = store.ensure_conversation("p", "c1", 1)["id"]
+    b = store.ensure_conversation("p", "c1", 2)["id"]
+    store.ensure_conversation("other", "c1", 3)
+    store.add_contact_message(a, "text", "hi", {}, {})
+    replies = [webhook(store, reply(f"r{i}", conv_id=1))[2] for i in range(3)]
+    webhook(store, reply("on b", conv_id=2))
+
+    rows = {r["id"]: r for r in store.list_conversations("p")}
+    assert set(rows) == {a, b}
+    assert (rows[a]["unread"], rows[a]["last_text"], rows[b]["unread"]) == (3, "r2", 1)
+    assert [r["id"] for r in store.list_conversations("p")] == [b, a]  # newest first
+
+    store.mark_read(a, replies[1])
+    assert {r["id"]: r["unread"] for r in store.list_conversations("p")}[a] == 1
+    store.mark_read(a, replies[0])  # never goes back
+    assert {r["id"]: r["unread"] for r in store.list_conversations("p")}[a] == 1
+    assert [r["conv_id"] for r in store.list_conversations("p", contact_id="c1")] == [2, 1]
+    assert store.list_conversations("p", contact_id="nobody") == []
+
+
+def test_next_conv_id(store):
+    first = store.next_conv_id("p", "c1")
+    assert isinstance(first, int) and first >= 0
+    store.ensure_conversation("p", "c1", 41)
+    assert store.next_conv_id("p", "c1") == 42
+
+
+def test_contacts(store):
+    store.save_contact("c1", "Ada", "ada@x.test", "+1")
+    store.save_contact("c1", "Ada L", "ada@x.test", "+1")
+    assert store.get_contact("c1")["name"] == "Ada L" and len(store.list_contacts()) == 1
+
+
+# ---------------------------------------------------------------- requests and profiles
+
+def test_record_request_masks_authorization(store):
+    request_id = store.record_request(
+        profile="p", target="bot_url", method="POST", url="https://bot.test/api/apichat/abc",
+        request_headers={"authorization": "Bearer flow-key-SECRET-9876", "Content-Type": "application/json",
+                         "X-Api-Key": "another-secret-5555"},
+        request_body='{"content":"hi"}', status=200, response_body='{"status":"ok"}', duration_ms=12.5)
+    row = store.get_request(request_id)
+    headers = json.loads(row["request_headers"])
+    assert "SECRET" not in row["request_headers"] and "another-secret" not in row["request_headers"]
+    assert headers["authorization"].startswith("Bearer ") and headers["authorization"].endswith("9876")
+    assert headers["Content-Type"] == "application/json" and headers["X-Api-Key"].endswith("5555")
+    assert (row["status"], row["duration_ms"], row["target"]) == (200, 12.5, "bot_url")
+    assert [r["id"] for r in store.list_requests(profile="p", text="apichat")] == [request_id]
+    assert store.list_requests(profile="nobody") == []
+
+
+def test_profiles_crud(store):
+    created = store.save_profile("shop", base_url="https://www.uchat.com.au", partner_key="pk",
+                                 workspace_id="123", verify_key="vk")
+    assert created["name"] == "shop" and created["verify_key"] == "vk" and created["flow_key"] == ""
+    updated = store.save_profile("shop", flow_key="fk", verify_key=None)
+    assert (updated["flow_key"], updated["partner_key"], updated["verify_key"]) == ("fk", "pk", "")
+    assert updated["created_at"] == created["created_at"] and updated["updated_at"] >= created["updated_at"]
+    store.save_profile("demo", verify_key="dk")
+    assert [p["name"] for p in store.list_profiles()] == ["shop", "demo"]
+    assert store.verification_keys() == {"demo": "dk"}
+    with pytest.raises(ValueError, match="unknown profile field"):
+        store.save_profile("shop", password="x")
+    for bad in ("", "a b", "../x", "é", ".", "..", "x" * 65, "a/b"):
+        with pytest.raises(ValueError, match="profile name"):
+            store.save_profile(bad)
+    store.delete_profile("shop")
+    assert store.get_profile("shop") is None and [p["name"] for p in store.list_profiles()] == ["demo"]
+
+
+def test_default_profile(store):
+    assert store.default_profile() is None
+    store.save_profile("a")
+    store.save_profile("b")
+    assert store.default_profile()["name"] == "a"
+    store.set_default_profile("b")
+    assert store.default_profile()["name"] == "b"
+    store.delete_profile("b")
+    assert store.get_setting("default_profile") is None and store.default_profile()["name"] == "a"
+
+
+def test_delete_profile_keeps_conversations(store):
+    store.save_profile("shop", verify_key="k")
+    _, delivery, message = webhook(store, reply("still here"), profile="shop")
+    store.delete_profile("shop")
+    assert store.get_profile("shop") is None
+    assert [c["last_text"] for c in store.list_conversations("shop")] == ["still here"]
+    assert store.get_message(message)["text"] == "still here" and store.get_delivery(delivery)
+    assert store.list_deliveries(profile="shop")
+
+
+def test_settings(store):
+    assert store.get_setting("x", "d") == "d"
+    store.set_setting("x", "1")
+    store.set_setting("x", "2")
+    assert store.get_setting("x") == "2"
+
+
+def test_a_failed_write_rolls_back(store):
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            conn.execute("INSERT INTO settings (key, value) VALUES ('half', 'done')")
+            raise RuntimeError("crash in the middle")
+    assert store.get_setting("half") is None
+    store.set_setting("after", "ok")  # the connection is usable again
+    assert store.get_setting("after") == "ok"
