@@ -1,0 +1,187 @@
+"""Sends the bot's replies to a workspace's webhook: serialized as PHP would, signed, on time, or broken on purpose.
+
+One worker thread per sandbox app takes replies from a schedule ordered by due time, so a
+slow or late reply never holds back the others, and the replies of one answer keep their order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import requests
+
+from apichat import signing
+
+from .bot import FAULTS, Reply
+from .state import flow_ns
+
+log = logging.getLogger("sandbox")
+PER_MESSAGE_FAULTS = ("drop", "bad_signature", "duplicate", "late")
+
+
+def php_json(value) -> bytes:
+    """`value` as PHP's json_encode writes it by default: `/` as `\\/`, non-ASCII as \\uXXXX, no spaces."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    # "/" only ever occurs inside JSON strings, so escaping every one of them is exact.
+    return text.replace("/", "\\/").encode("ascii")
+
+
+class Faults:
+    """Fault switches that apply to the next N replies, then turn themselves off."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._active: dict[str, dict] = {}
+
+    def set(self, fault: str, count: int = 1, delay: float = 5.0) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}")
+        with self._lock:
+            self._active[fault] = {"count": int(count), "delay": float(delay)}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._active.clear()
+
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return [{"fault": name, **params} for name, params in self._active.items()]
+
+    def _take(self, name: str) -> dict | None:
+        params = self._active.get(name)
+        if params is None:
+            return None
+        params["count"] -= 1
+        if params["count"] <= 0:
+            del self._active[name]
+        return dict(params)
+
+    def take_batch(self, size: int) -> bool:
+        """Whether an answer of `size` messages goes out in reverse (only answers of 2+ count)."""
+        with self._lock:
+            return size > 1 and self._take("out_of_order") is not None
+
+    def take_message(self) -> dict[str, dict]:
+        """The faults that apply to the next message; a dropped message uses up no other fault."""
+        with self._lock:
+            dropped = self._take("drop")
+            if dropped is not None:
+                return {"drop": dropped}
+            return {name: params for name in PER_MESSAGE_FAULTS[1:]
+                    if (params := self._take(name)) is not None}
+
+
+@dataclass(order=True)
+class _Job:
+    due: float
+    seq: int
+    workspace: str = field(compare=False)
+    url: str = field(compare=False)
+    body: bytes = field(compare=False)
+    headers: dict = field(compare=False)
+    fault: str = field(compare=False, default="")
+    copies: int = field(compare=False, default=1)
+
+
+class Deliverer:
+    """The schedule of replies and the worker thread that posts them."""
+
+    def __init__(self, faults: Faults, *, timeout: float = 5.0, session: requests.Session | None = None,
+                 keep: int = 1000):
+        self.faults, self.timeout = faults, timeout
+        self.session = session or requests.Session()
+        self._heap: list[_Job] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._sent: deque[dict] = deque(maxlen=keep)
+        self._sent_count = itertools.count()
+        self._thread = threading.Thread(target=self._run, name="sandbox-delivery", daemon=True)
+        self._thread.start()
+
+    def submit(self, workspace_id: str, hook: dict, replies: list[Reply], *, bypass_faults: bool = False) -> None:
+        """Schedule `replies` (one answer) to the workspace's webhook, applying the faults that are on."""
+        start = time.monotonic()
+        offsets, elapsed = [], 0.0
+        for reply in replies:
+            elapsed += max(0.0, reply.delay)
+            offsets.append(elapsed)
+        bodies = [reply.body for reply in replies]
+        reverse = not bypass_faults and self.faults.take_batch(len(bodies))
+        if reverse:
+            bodies.reverse()  # same moments, messages swapped: the receiver sees them out of order
+        key = hook["webhook_verification_key"]
+        jobs = []
+        for offset, body in zip(offsets, bodies, strict=True):
+            raw = php_json(body)
+            applied = {} if bypass_faults else self.faults.take_message()
+            labels = (["out_of_order"] if reverse else []) + list(applied)
+            signing_key = "wrong-" + key if "bad_signature" in applied else key
+            headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(raw, signing_key),
+                       "x-flow-ns": flow_ns(workspace_id), "x-action": "messages",
+                       "User-Agent": "apichat-sandbox"}
+            due = start + offset + (applied["late"]["delay"] if "late" in applied else 0.0)
+            job = _Job(due, next(self._seq), workspace_id, hook["webhook_url"], raw, headers, "+".join(labels),
+                       copies=2 if "duplicate" in applied else 1)
+            if "drop" in applied:
+                self._record(job, None, "never sent: the drop fault was on")
+            else:
+                jobs.append(job)
+        with self._cond:
+            for job in jobs:
+                heapq.heappush(self._heap, job)
+            self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._heap)
+
+    def sent(self, since: int = 0) -> list[dict]:
+        return [dict(entry) for entry in list(self._sent) if entry["index"] >= since]
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify_all()
+        self._thread.join(timeout=self.timeout + 1)
+
+    def _record(self, job: _Job, status: int | None, error: str = "", duration_ms: float | None = None) -> None:
+        self._sent.append({"index": next(self._sent_count), "time": time.time(), "workspace": job.workspace,
+                           "url": job.url, "status": status, "body": job.body.decode("ascii"),
+                           "fault": job.fault or None, "error": error, "duration_ms": duration_ms})
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and (not self._heap or self._heap[0].due > time.monotonic()):
+                    wait = self._heap[0].due - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                if self._closed:
+                    return
+                job = heapq.heappop(self._heap)
+            for _ in range(job.copies):
+                self._post(job)
+
+    def _post(self, job: _Job) -> None:
+        started = time.monotonic()
+        try:
+            answer = self.session.post(job.url, data=job.body, headers=job.headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            self._record(job, None, f"{type(exc).__name__}: {exc}", (time.monotonic() - started) * 1000)
+            log.warning("reply to %s failed: %s", job.url, exc)
+            return
+        except Exception as exc:  # the worker must outlive any single bad delivery
+            self._record(job, None, f"{type(exc).__name__}: {exc}")
+            log.exception("reply to %s crashed", job.url)
+            return
+        error = "" if answer.ok else answer.text[:300]
+        self._record(job, answer.status_code, error, (time.monotonic() - started) * 1000)
+        log.info("reply -> %s %s%s", job.url, answer.status_code, f" [{job.fault}]" if job.fault else "")
