@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request, send_from_directory
@@ -36,7 +37,17 @@ def ensure_env_profile(store: Store, settings: Settings) -> None:
     store.set_default_profile("env")
 
 
-def _hub_params(raw: bytes) -> dict[str, str]:
+def _json_body(raw: bytes) -> tuple[Any, str]:
+    """The body decoded as JSON, or (None, why it is not JSON); decoded once per request."""
+    try:
+        return json.loads(raw), ""
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
     """hub_mode / hub_verify_token / hub_challenge from wherever a sender put them."""
     found: dict[str, str] = {}
 
@@ -54,18 +65,13 @@ def _hub_params(raw: bytes) -> dict[str, str]:
                 if nested.get(field) is not None and field not in found:
                     found[field] = str(nested[field])
 
-    take(request.args)
-    ctype = (request.mimetype or "").lower()
-    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.args:
+        take(request.args)
+    if (request.mimetype or "").lower() in ("application/x-www-form-urlencoded", "multipart/form-data"):
         take(request.form)
-    elif raw[:1] in (b"{", b" ", b"\n", b"\r", b"\t") or ctype.endswith("json"):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            take(data)
-    elif raw and b"hub" in raw[:200] and b"=" in raw:
+    if isinstance(data, dict):
+        take(data)
+    elif data is None and raw and b"hub" in raw[:200] and b"=" in raw:
         take(parse_qs(raw.decode("utf-8", errors="replace")))
     return found
 
@@ -107,13 +113,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
             reason = f"no profile named '{name}'" if name else "no connection profile is set up yet"
             return refuse(404, reason, label, raw)
 
-        hub = _hub_params(raw)
+        data, not_json = _json_body(raw) if raw else (None, "the body is empty")
+        hub = _hub_params(raw, data)
         if hub:
             return handshake(hub, profile, raw)
         if request.method == "GET":
             return refuse(400, "GET is only for the verification handshake (hub_mode, hub_verify_token, "
                           "hub_challenge)", label, raw)
-        return message(profile, raw)
+        return message(profile, raw, data, not_json)
 
     def handshake(hub: dict[str, str], profile: dict, raw: bytes):
         name = profile["name"]
@@ -131,7 +138,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
         deliver(200, "handshake", "verified: answered the challenge", name, raw, kind="handshake")
         return Response(hub["challenge"], status=200, mimetype="text/plain")
 
-    def message(profile: dict, raw: bytes):
+    def message(profile: dict, raw: bytes, data: Any, not_json: str):
         name = profile["name"]
         flow_ns = request.headers.get("x-flow-ns", "")
         action = request.headers.get("x-action", "")
@@ -140,10 +147,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
         if not signing.verify(raw, header, profile["verify_key"]):
             reason = signing.diagnose(raw, header, profile["verify_key"], store.verification_keys())
             return refuse(401, reason, name, raw, **meta)
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            return refuse(400, f"signed body is not JSON: {exc}", name, raw, **meta)
+        if not_json:
+            return refuse(400, f"signed body is not JSON: {not_json}", name, raw, **meta)
         msg = parse_bot_message(data, flow_ns=flow_ns)
         try:
             outcome, delivery, message_id = store.accept_webhook(

@@ -4,39 +4,89 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from apichat.config import SettingsError, load_settings, mask
 
+ENVIRONMENT = """\
+environment (flags win over these):
+  APICHAT_DB                 the SQLite store (default data/console.db)
+  APICHAT_MEDIA_DIR          uploaded files served under /media (default data/media)
+  APICHAT_RECEIVER_HOST      listen address (default 127.0.0.1)
+  APICHAT_RECEIVER_PORT      port (default 8502)
+  UCHAT_VERIFY_TOKEN, UCHAT_*  the `env` connection profile, made the default (its key verifies /webhook)
+"""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port {text!r} is not a whole number") from None
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"port {value} is not a TCP port (0-65535)")
+    return value
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"threads {text!r} must be a whole number from 1 to 256")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m receiver", description=__doc__, epilog=ENVIRONMENT,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", help="listen address (default $APICHAT_RECEIVER_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=_port, help="port (default $APICHAT_RECEIVER_PORT or 8502)")
+    parser.add_argument("--db", help="SQLite store (default $APICHAT_DB or data/console.db)")
+    parser.add_argument("--media-dir", help="uploaded files (default $APICHAT_MEDIA_DIR or data/media)")
+    parser.add_argument("--threads", type=_threads, default=8, help="waitress worker threads (default 8)")
+    return parser
+
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help works even when a setting is bad
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"receiver: {exc}", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog="python -m receiver", description=__doc__)
-    parser.add_argument("--host", default=settings.receiver_host, help="listen address (default %(default)s)")
-    parser.add_argument("--port", type=int, default=settings.receiver_port, help="port (default %(default)s)")
-    parser.add_argument("--db", default=settings.db_path, help="SQLite store (default %(default)s)")
-    parser.add_argument("--media-dir", default=settings.media_dir, help="uploaded files (default %(default)s)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default %(default)s)")
-    args = parser.parse_args(argv)
+    settings = settings.replace(**{name: value for name, value in (
+        ("receiver_host", args.host), ("receiver_port", args.port), ("db_path", args.db),
+        ("media_dir", args.media_dir)) if value is not None})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s receiver %(levelname)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
-    from waitress import serve
+    from waitress import create_server
 
     from receiver import create_app
 
-    settings = settings.replace(receiver_host=args.host, receiver_port=args.port, db_path=args.db,
-                                media_dir=args.media_dir)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
+        print(f"receiver: cannot open the store {settings.db_path}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        server = create_server(app, host=settings.receiver_host, port=settings.receiver_port,
+                               threads=args.threads, ident="apichat-receiver",
+                               max_request_body_size=32 * settings.max_body_bytes)
+    except (OSError, ValueError) as exc:
+        print(f"receiver: cannot listen on {settings.receiver_host}:{settings.receiver_port}: {exc}",
+              file=sys.stderr)
+        return 1
     env = settings.env_profile
-    logging.info("listening on http://%s:%s store=%s env-profile=%s", args.host, args.port, args.db,
-                 f"verify key {mask(env.verify_key)}" if env else "none")
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="apichat-receiver",
-          max_request_body_size=32 * settings.max_body_bytes)
+    logging.info("listening on http://%s:%s store=%s env-profile=%s", settings.receiver_host,
+                 server.effective_port, settings.db_path, f"verify key {mask(env.verify_key)}" if env else "none")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
