@@ -75,10 +75,17 @@ class Settings:
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox_port}"
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)
+
+
+def _url(env, name: str, default: str = "") -> str:
+    value = env.get(name, "").strip().rstrip("/") or default
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise SettingsError(f"{name}={value!r} must start with http:// or https://")
+    return value
 
 
 def env_profile_from(env) -> EnvProfile | None:
@@ -86,8 +93,9 @@ def env_profile_from(env) -> EnvProfile | None:
     names = ("UCHAT_PARTNER_KEY", "UCHAT_WORKSPACE_ID", "UCHAT_FLOW_KEY", "UCHAT_VERIFY_TOKEN", "UCHAT_BOT_URL")
     if not any(env.get(n, "").strip() for n in names):
         return None
+    _url(env, "UCHAT_BOT_URL")
     return EnvProfile(
-        base_url=(env.get("UCHAT_BASE_URL", "").strip() or UCHAT_BASE_URL).rstrip("/"),
+        base_url=_url(env, "UCHAT_BASE_URL", UCHAT_BASE_URL),
         partner_key=env.get("UCHAT_PARTNER_KEY", "").strip(),
         workspace_id=env.get("UCHAT_WORKSPACE_ID", "").strip(),
         flow_key=env.get("UCHAT_FLOW_KEY", "").strip(),
@@ -107,14 +115,19 @@ def load_settings(env=None) -> Settings:
     public = env.get("APICHAT_PUBLIC_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}"
     if not public.startswith(("http://", "https://")):
         raise SettingsError(f"APICHAT_PUBLIC_URL={public!r} must start with http:// or https://")
+    sandbox = sandbox_flag not in ("0", "false", "no", "off")
+    sandbox_port = _int(env, "APICHAT_SANDBOX_PORT", 8503)
+    if sandbox and sandbox_port == port:
+        raise SettingsError(f"APICHAT_SANDBOX_PORT={sandbox_port} is the receiver's port too; give them "
+                            "different ports (or APICHAT_SANDBOX=0)")
     return Settings(
         db_path=env.get("APICHAT_DB", "").strip() or "data/console.db",
         media_dir=env.get("APICHAT_MEDIA_DIR", "").strip() or "data/media",
         receiver_host=host,
         receiver_port=port,
         public_url=public,
-        sandbox=sandbox_flag not in ("0", "false", "no", "off"),
-        sandbox_port=_int(env, "APICHAT_SANDBOX_PORT", 8503),
+        sandbox=sandbox,
+        sandbox_port=sandbox_port,
         poll_seconds=_float(env, "APICHAT_POLL_SECONDS", 1.0),
         env_profile=env_profile_from(env),
     )
