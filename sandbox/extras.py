@@ -15,6 +15,9 @@ from .validation import json_type
 bp = Blueprint("extras", __name__)
 MEDIA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "media")
 MAX_FAULT_DELAY = 300
+# Explicit types: the system's mimetypes table may not know .webm, and browsers need it to play the clip.
+MEDIA_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".wav": "audio/wav", ".webm": "video/webm",
+               ".pdf": "application/pdf", ".txt": "text/plain"}
 
 
 def _sandbox():
@@ -35,8 +38,11 @@ def healthz():
 
 @bp.get("/sandbox/media/<name>")
 def media(name: str):
+    mimetype = MEDIA_TYPES.get(os.path.splitext(name)[1].lower())
+    if mimetype is None:
+        return jsonify(message=f"no demo media named {name!r}"), 404
     # send_from_directory refuses paths that leave the folder, so only the shipped files are served.
-    response = send_from_directory(MEDIA_DIR, name, max_age=3600)
+    response = send_from_directory(MEDIA_DIR, name, mimetype=mimetype, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
