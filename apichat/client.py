@@ -21,6 +21,7 @@ from .payloads import media_payload, postback_payload, text_payload
 
 log = logging.getLogger("apichat.client")
 SNIPPET = 300
+BODY_SNIPPET = 1000
 GET_RETRIES = 2
 RETRY_BACKOFF = 0.5
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -110,7 +111,8 @@ def _transport_error(exc: Exception, url: str, timeout: float) -> UChatError:
 
 
 def _answer_error(answer: requests.Response, message: str, kind: str = "invalid_response") -> UChatError:
-    return UChatError(message, kind=kind, status=answer.status_code, body=_snippet(answer.text), url=answer.url)
+    return UChatError(message, kind=kind, status=answer.status_code, body=(answer.text or "")[:BODY_SNIPPET],
+                      url=answer.url)
 
 
 class _Client:

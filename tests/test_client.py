@@ -194,7 +194,7 @@ def test_bot_client_errors_from_the_sandbox(sandbox, store, webhook):
 # ---------------------------------------------------------------- against servers that misbehave
 
 @pytest.mark.parametrize("status, body, kind, message", [
-    (500, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "http", "502 Bad Gateway"),
+    (500, "<html>\n<head><title>502 Bad\n Gateway</title></head>\n<body>nginx</body></html>", "http", "502 Bad Gateway"),
     (400, '{"message": "The webhook url field is required."}', "http", "The webhook url field is required."),
     (422, '{"errors": {"webhook_url": ["is invalid"]}}', "http", "webhook_url: is invalid"),
     (404, "", "http", "Not Found"),
@@ -210,7 +210,7 @@ def test_partner_answers_that_are_not_success_become_typed_errors(scripted, stat
         PartnerClient(server.url, "key", "1", timeout=2).remove_webhook()
     error = caught.value
     assert (error.kind, error.status, error.message) == (kind, status, message)
-    assert error.body == body.strip()[:300] and "\n" not in str(error) and str(status) in str(error)
+    assert error.body == body and "\n" not in str(error) and str(status) in str(error)
 
 
 def test_reading_the_webhook_is_retried_but_posts_never_are(scripted, store):
