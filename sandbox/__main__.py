@@ -23,11 +23,14 @@ def _seconds(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     from sandbox import SandboxConfig
 
+    argv = sys.argv[1:] if argv is None else argv
     try:
         defaults = SandboxConfig.from_env()
     except SettingsError as exc:
-        print(f"sandbox: {exc}", file=sys.stderr)
-        return 2
+        if not {"-h", "--help"} & set(argv):  # --help still works while a setting is wrong
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
+        defaults = SandboxConfig()
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default %(default)s)")
