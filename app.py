@@ -1,0 +1,56 @@
+"""The API Chat console: `streamlit run app.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import context
+
+PAGES = [
+    ("pages/chat.py", "Chat", ":material/chat:"),
+    ("pages/connect.py", "Connect", ":material/link:"),
+    ("pages/inspector.py", "Inspector", ":material/manage_search:"),
+    ("pages/scenarios.py", "Scenarios", ":material/checklist:"),
+]
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="API Chat Console", page_icon=":material/forum:", layout="wide")
+
+
+def sidebar_status(found) -> None:
+    db = context.store()
+    names = [p["name"] for p in db.list_profiles()]
+    context.active_profile()  # sets the selection before the widget that shows it
+    with st.sidebar:
+        if names:
+            st.selectbox("Profile", names, key="profile", help="Which UChat workspace (or the sandbox) you are talking to.")
+        else:
+            st.caption("No connection profile yet: add one on **Connect**.")
+        profile = context.active_profile()
+        if profile:
+            verified = profile["webhook_status"] == "verified"
+            st.caption(f"{':green[●]' if verified else ':orange[●]'} webhook "
+                       f"{'verified' if verified else (profile['webhook_status'] or 'not set')}"
+                       f"{'' if profile['bot_url'] else ' · no bot_url'}")
+        line = []
+        for status in found.values():
+            dot = ":green[●]" if status.ok else (":gray[○]" if status.state == "disabled" else ":red[●]")
+            line.append(f"{dot} {status.name}")
+        st.caption(" &nbsp; ".join(line), help="\n\n".join(f"**{s.name}** {s.url}: {s.state} — {s.detail}"
+                                                            for s in found.values()))
+        st.toggle("Demo mode", key="demo_mode",
+                  help="Hide raw JSON, latency and delivery states: the thread looks like the contact's chat.")
+
+
+found = context.services()
+for status in found.values():
+    if status.state in ("foreign", "failed"):
+        st.error(f"**The {status.name} is not available.** {status.detail}", icon=":material/error:")
+
+pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
+         for path, title, icon in PAGES if (HERE / path).exists()]
+navigation = st.navigation(pages)
+sidebar_status(found)
+navigation.run()

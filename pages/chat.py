@@ -1,0 +1,254 @@
+"""The chat console: impersonate a contact and see the bot's replies live."""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+
+import streamlit as st
+
+from apichat import media as uploads
+from apichat import outbox, transcript
+from apichat.payloads import MEDIA_KINDS, file_type_for
+from ui import context, render
+from ui.html import CSS
+
+LIVE_WINDOW = 40  # messages the live part redraws; older ones are drawn once, above it
+
+settings = context.settings()
+db = context.store()
+profile = context.active_profile()
+st.html(CSS)
+
+if profile is None:
+    st.info("No connection profile yet. Add one on the **Connect** page, or start with the embedded sandbox "
+            "(`APICHAT_SANDBOX=1`, the default).")
+    st.stop()
+
+
+# ---------------------------------------------------------------- personas and conversations
+
+def new_persona_id() -> str:
+    return f"tester-{secrets.token_hex(3)}"
+
+
+def current_persona() -> dict:
+    persona_id = st.session_state.get("persona") or db.get_setting("persona")
+    persona = db.get_contact(persona_id) if persona_id else None
+    if persona is None:
+        persona = db.save_contact(new_persona_id(), "Test Contact", "", "")
+    if st.session_state.get("persona") != persona["id"]:
+        st.session_state["persona"] = persona["id"]
+    return persona
+
+
+def select_persona(persona_id: str) -> None:
+    st.session_state["persona"] = persona_id
+    st.session_state.pop("conversation", None)
+    db.set_setting("persona", persona_id)
+
+
+def open_conversation(conv_id: int) -> None:
+    row = db.ensure_conversation(profile["name"], st.session_state["persona"], int(conv_id))
+    st.session_state["conversation"] = row["id"]
+
+
+def current_conversation(persona: dict) -> dict:
+    row = db.get_conversation(st.session_state.get("conversation") or 0)
+    if row is None or row["profile"] != profile["name"] or row["contact_id"] != persona["id"]:
+        existing = db.list_conversations(profile["name"], persona["id"])
+        row = db.get_conversation(existing[0]["id"]) if existing else db.ensure_conversation(
+            profile["name"], persona["id"], db.next_conv_id(profile["name"], persona["id"]))
+        st.session_state["conversation"] = row["id"]
+    return row
+
+
+@st.dialog("Contact persona")
+def persona_dialog(persona: dict | None) -> None:
+    editing = persona is not None
+    with st.form("persona-form", border=False):
+        pid = st.text_input("Contact id (sender.id)", value=persona["id"] if editing else new_persona_id(),
+                            disabled=editing, help="UChat's UNIQUE BOT USER ID for this contact.")
+        name = st.text_input("Name", value=persona["name"] if editing else "")
+        email = st.text_input("Email", value=persona["email"] if editing else "")
+        phone = st.text_input("Phone number", value=persona["phone"] if editing else "")
+        if st.form_submit_button("Save persona", type="primary"):
+            if not pid.strip():
+                st.error("The contact id cannot be empty.")
+                return
+            db.save_contact(pid.strip(), name.strip(), email.strip(), phone.strip())
+            select_persona(pid.strip())
+            st.rerun()
+
+
+persona = current_persona()
+conversation = current_conversation(persona)
+conv_key = conversation["id"]
+
+with st.sidebar:
+    st.subheader("Contact")
+    contacts = db.list_contacts()
+    labels = {c["id"]: f"{c['name'] or c['id']} · {c['id']}" for c in contacts}
+    choice = st.selectbox("Persona", list(labels), index=list(labels).index(persona["id"]),
+                          format_func=labels.get, key=f"persona-pick-{persona['id']}")
+    if choice != persona["id"]:
+        select_persona(choice)
+        st.rerun()
+    with st.container(horizontal=True, gap="small"):
+        if st.button("New", icon=":material/person_add:", key="persona-new"):
+            persona_dialog(None)
+        if st.button("Edit", icon=":material/edit:", key="persona-edit"):
+            persona_dialog(persona)
+
+    st.subheader("Conversations")
+    with st.container(horizontal=True, gap="small"):
+        st.button("New conversation", icon=":material/add_comment:", key="conv-new", on_click=open_conversation,
+                  args=(db.next_conv_id(profile["name"], persona["id"]),))
+        with st.popover("Open id", icon=":material/tag:"):
+            typed = st.number_input("conversation_id", min_value=0, step=1, value=int(conversation["conv_id"]),
+                                    key="conv-typed")
+            st.button("Open", key="conv-open", on_click=lambda: open_conversation(st.session_state["conv-typed"]))
+    for conv in db.list_conversations(profile["name"], persona["id"])[:30]:
+        preview = (conv["last_text"] or conv["last_kind"] or "no messages yet")[:32]
+        unread = f" · **{conv['unread']} new**" if conv["unread"] and conv["id"] != conv_key else ""
+        st.button(f"#{conv['conv_id']} — {preview}{unread}", key=f"conv-{conv['id']}", width="stretch",
+                  type="primary" if conv["id"] == conv_key else "tertiary",
+                  on_click=st.session_state.__setitem__, args=("conversation", conv["id"]))
+
+
+# ---------------------------------------------------------------- sending
+
+def send(kind: str, **fields) -> None:
+    """Store the contact's message, then post it in the background (the thread shows sending → sent)."""
+    try:
+        message_id = outbox.prepare(db, conversation, persona, kind, **fields)
+    except ValueError as exc:
+        st.toast(str(exc), icon=":material/error:")
+        return
+    context.sender_pool().submit(outbox.deliver, db, profile, message_id)
+
+
+def send_postback(title: str, payload: str) -> None:
+    send("postback", title=title, payload=payload)
+
+
+def retry(message_id: int) -> None:
+    db.set_message_status(message_id, "sending")
+    context.sender_pool().submit(outbox.deliver, db, profile, message_id)
+
+
+def send_files(files) -> None:
+    for upload in files:
+        data = upload.getvalue()
+        try:
+            token, name = uploads.save_upload(settings.media_dir, upload.name, data)
+        except uploads.UploadError as exc:
+            st.toast(str(exc), icon=":material/error:")
+            continue
+        url = uploads.media_url(settings.public_url, token, name)
+        send(file_type_for(upload.type or uploads.guess_type(name)), url=url)
+
+
+prompt = st.chat_input(f"Message the bot as {persona['name'] or persona['id']}…", accept_file="multiple",
+                       key="composer")
+if prompt:
+    send_files(prompt.files or [])
+    if prompt.text and prompt.text.strip():
+        send("text", text=prompt.text)
+
+
+# ---------------------------------------------------------------- header
+
+name = persona["name"] or persona["id"]
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    st.markdown(f"### Chat as {name}")
+    st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id "
+               f"`{conversation['conv_id']}`")
+    with st.popover("Send media by URL", icon=":material/attach_file:"):
+        with st.form("media-url", border=False, clear_on_submit=True):
+            kind = st.selectbox("Type", MEDIA_KINDS)
+            url = st.text_input("URL", placeholder="https://…")
+            if st.form_submit_button("Send", type="primary"):
+                send(kind, url=url.strip())
+    with st.popover("Export", icon=":material/download:"):
+        def export(fmt: str, conv_id: int) -> str:
+            conv = db.get_conversation(conv_id)
+            rows = db.messages_before(conv_id, None, 1_000_000)
+            contact = db.get_contact(conv["contact_id"])
+            return (transcript.to_json if fmt == "json" else transcript.to_markdown)(conv, contact, rows)
+        stem = f"conversation-{profile['name']}-{conversation['conv_id']}"
+        st.download_button("Raw JSON", partial(export, "json", conv_key), f"{stem}.json", "application/json",
+                           on_click="ignore", icon=":material/data_object:")
+        st.download_button("Markdown", partial(export, "md", conv_key), f"{stem}.md", "text/markdown",
+                           on_click="ignore", icon=":material/description:")
+
+
+# ---------------------------------------------------------------- the thread
+
+def thread_state() -> dict:
+    state = st.session_state.get("thread")
+    if state is None or state["conversation"] != conv_key:
+        latest = db.messages_before(conv_key, None, LIVE_WINDOW)
+        state = st.session_state["thread"] = {
+            "conversation": conv_key, "older": [], "rows": latest,
+            "last_id": latest[-1]["id"] if latest else 0, "read": 0,
+            "first_id": latest[0]["id"] if latest else None, "has_older": len(latest) == LIVE_WINDOW,
+        }
+    return state
+
+
+def load_earlier() -> None:
+    state = thread_state()
+    earlier = db.messages_before(conv_key, state["first_id"], LIVE_WINDOW)
+    state["older"] = earlier + state["older"]
+    state["has_older"] = len(earlier) == LIVE_WINDOW
+    if earlier:
+        state["first_id"] = earlier[0]["id"]
+
+
+def draw(rows: list[dict], known: dict[int, dict]) -> None:
+    demo = context.demo_mode()
+    for row in rows:
+        if row["direction"] == "out":
+            render.contact_message(row, demo, retry)
+        else:
+            reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
+            if row["reply_to"] and reply_to is None:
+                reply_to = known[row["reply_to"]] = db.get_message(row["reply_to"]) or {}
+            render.bot_message(row, reply_to or None, demo, send_postback)
+
+
+state = thread_state()
+if state["has_older"]:
+    st.button("Load earlier messages", icon=":material/expand_less:", on_click=load_earlier, key="load-earlier")
+known = {r["id"]: r for r in state["older"]}
+draw(state["older"], known)
+
+
+@st.fragment(run_every=settings.poll_seconds)
+def live_thread() -> None:
+    """Only this part reruns on the poll: it fetches messages newer than the last one shown."""
+    state = thread_state()
+    rows = state["rows"]
+    fresh = db.messages_since(conv_key, state["last_id"])
+    pending = [r["id"] for r in rows if r["status"] == "sending"]
+    if pending:
+        changed = {r["id"]: r for r in db.message_changes(conv_key, pending, 0)}
+        rows[:] = [changed.get(r["id"], r) for r in rows]
+    if fresh:
+        rows.extend(fresh)
+        state["last_id"] = fresh[-1]["id"]
+    if len(rows) > 2 * LIVE_WINDOW:  # move the oldest into the part drawn once
+        state["older"].extend(rows[:-LIVE_WINDOW])
+        del rows[:-LIVE_WINDOW]
+        st.rerun(scope="app")
+    if not rows and not state["older"]:
+        st.caption("No messages yet. Say **hi** to the bot, or type **help** to see what the demo bot can do.")
+    draw(rows, {r["id"]: r for r in rows} | {r["id"]: r for r in state["older"]})
+    render.waiting(rows[-1] if rows else None)
+    if state["last_id"] > state["read"]:
+        db.mark_read(conv_key, state["last_id"])
+        state["read"] = state["last_id"]
+
+
+live_thread()

@@ -1,0 +1,107 @@
+"""The product started as a user starts it (`streamlit run app.py`), driven in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, free_port, process_env, wait_until
+
+CHROMIUM = os.environ.get("APICHAT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+class Console:
+    """A running console: Streamlit, with the receiver and sandbox it started itself."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port, self.receiver_port, self.sandbox_port = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.receiver_url = f"http://127.0.0.1:{self.receiver_port}"
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
+        self.env = process_env(tmp, APICHAT_RECEIVER_PORT=str(self.receiver_port),
+                               APICHAT_SANDBOX_PORT=str(self.sandbox_port), APICHAT_POLL_SECONDS="0.5")
+        self.db_path = self.env["APICHAT_DB"]
+        self.log_path = tmp / "streamlit.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1"], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(lambda: requests.get(f"{self.url}/_stcore/health", timeout=1).ok, 60, 0.2,
+                   f"streamlit on {self.url}: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def received(self) -> list[dict]:
+        """What the sandbox's bot_url received, oldest first."""
+        answer = requests.get(f"{self.sandbox_url}/sandbox/received", timeout=5).json()
+        return answer["received"] if isinstance(answer, dict) else answer
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory):
+    running = Console(tmp_path_factory.mktemp("console"))
+    yield running
+    running.stop()
+    for name in ("receiver", "sandbox"):  # children exit with their parent; make sure before the next run
+        port = running.receiver_port if name == "receiver" else running.sandbox_port
+        wait_until(lambda p=port: _closed(p), 15, 0.2, f"the {name} to exit with the console")
+
+
+def _closed(port: int) -> bool:
+    try:
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+    except requests.RequestException:
+        return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, console, request):
+    """A fresh browser tab on the console, in a new conversation; a screenshot is kept if the test fails."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.goto(console.url)
+    tab.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=60_000)
+    yield tab
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        out = ROOT / "test-results"
+        out.mkdir(exist_ok=True)
+        tab.screenshot(path=str(out / f"{request.node.name}.png"))
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

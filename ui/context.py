@@ -1,0 +1,82 @@
+"""What every page shares: settings, the store, the sidecar processes and the active profile."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import streamlit as st
+
+from apichat import profiles
+from apichat.config import Settings, SettingsError, load_settings
+from apichat.services import ServiceStatus, ensure_service
+from apichat.store import Store
+
+
+def settings() -> Settings:
+    try:
+        return _settings()
+    except SettingsError as exc:
+        st.error(f"**A setting is wrong:** {exc}. Fix the environment variable and restart the console.")
+        st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def _settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> Store:
+    return Store(settings().db_path)
+
+
+@st.cache_resource(show_spinner=False)
+def sender_pool() -> ThreadPoolExecutor:
+    """Posts to bot_url run here, so the page shows 'sending' and stays responsive."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-send")
+
+
+@st.cache_resource(show_spinner="Starting the receiver and the sandbox…")
+def services() -> dict[str, ServiceStatus]:
+    """Start (or reuse) the receiver and the sandbox once per Streamlit server; connect the first profile."""
+    cfg = settings()
+    data_dir = os.path.dirname(os.path.abspath(cfg.db_path))
+    env = dict(os.environ)
+    found = {"receiver": ensure_service(
+        "receiver", "receiver", cfg.receiver_url, "apichat-receiver",
+        ["--host", cfg.receiver_host, "--port", str(cfg.receiver_port)], env,
+        os.path.join(data_dir, "receiver.log"))}
+    if cfg.sandbox:
+        found["sandbox"] = ensure_service(
+            "sandbox", "sandbox", cfg.sandbox_url, "apichat-sandbox",
+            ["--port", str(cfg.sandbox_port), "--state", os.path.join(data_dir, "sandbox.json")], env,
+            os.path.join(data_dir, "sandbox.log"))
+    else:
+        found["sandbox"] = ServiceStatus("sandbox", cfg.sandbox_url, "disabled", "APICHAT_SANDBOX=0")
+    db = store()
+    profiles.ensure_env_profile(db, cfg)
+    if found["sandbox"].ok and found["receiver"].ok:
+        try:
+            profiles.connect_sandbox(db, cfg)
+            if cfg.env_profile is None and not db.get_setting("default_profile"):
+                db.set_default_profile(profiles.SANDBOX)
+        except Exception as exc:  # shown in the sidebar; the console still opens
+            found["sandbox"].detail = f"connected, but setting its webhook failed: {exc}"
+    return found
+
+
+def active_profile() -> dict | None:
+    """The profile the person is working with (one click to switch, in the sidebar)."""
+    db = store()
+    name = st.session_state.get("profile")
+    profile = db.get_profile(name) if name else None
+    if profile is None:
+        profile = db.default_profile()
+        if profile is not None:
+            st.session_state["profile"] = profile["name"]
+    return profile
+
+
+def demo_mode() -> bool:
+    return bool(st.session_state.get("demo_mode", False))
