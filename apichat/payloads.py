@@ -7,7 +7,7 @@ normalized `BotMessage` and never raises: what it does not understand becomes `u
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 MEDIA_KINDS = ("image", "audio", "video", "file")
@@ -106,10 +106,17 @@ class BotMessage:
 
     def to_dict(self, raw: bool = True) -> dict:
         """Plain data; `raw` is the body itself, not a copy (it may be nested too deep to copy)."""
-        data = asdict(replace(self, raw=None))
-        if raw:
-            data["raw"] = self.raw
-        else:
+        def buttons(items: list[Button]) -> list[dict]:
+            return [dict(vars(b)) for b in items]
+
+        # by hand rather than dataclasses.asdict: this runs for every webhook, and asdict deep-copies
+        data = dict(vars(self))
+        data["buttons"] = buttons(self.buttons)
+        data["quick_replies"] = buttons(self.quick_replies)
+        data["cards"] = [{**vars(c), "buttons": buttons(c.buttons)} for c in self.cards]
+        data["media"] = [dict(vars(m)) for m in self.media]
+        data["notes"] = list(self.notes)
+        if not raw:
             del data["raw"]
         return data
 

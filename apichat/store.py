@@ -50,6 +50,23 @@ def _now() -> float:
     return time.time()
 
 
+NEXT_DELIVERY_ID = "(SELECT IFNULL(MAX(id), 0) + 1 FROM deliveries)"
+INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
+    "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
+    "VALUES ({id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr, flow_ns,
+                  action, kind, body_size=None) -> tuple:
+    """The values of INSERT_DELIVERY but message_id (index 8 is the body's SHA-256, 9 the outcome, 11 the reason)."""
+    body = body or b""
+    return (_now(), profile, route, method, remote_addr, json.dumps(masked_headers(dict(headers))),
+            body[:BODY_CAP_BYTES], len(body) if body_size is None else body_size,
+            hashlib.sha256(body).hexdigest() if body else "", outcome, status_code, reason[:2000],
+            flow_ns[:200], action[:200], kind)
+
+
 def _dict(row: sqlite3.Row | None) -> dict | None:
     return dict(row) if row is not None else None
 
@@ -67,6 +84,9 @@ class Store:
             os.makedirs(folder, exist_ok=True)
             self._uri = None
         self._local = threading.local()
+        # Writers of this process queue here rather than in SQLite's busy handler, which sleeps
+        # in steps of milliseconds; other processes still meet busy_timeout.
+        self._write_lock = threading.RLock()
         self._migrate()
 
     # ------------------------------------------------------------ connections
@@ -94,13 +114,14 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A short write transaction, taken at once so concurrent writers queue instead of failing."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
@@ -184,12 +205,9 @@ class Store:
                 conn.execute("DELETE FROM settings WHERE key = 'default_profile'")
 
     def default_profile(self) -> dict | None:
-        name = self.get_setting("default_profile")
-        profile = self.get_profile(name) if name else None
-        if profile is None:
-            profiles = self.list_profiles()
-            profile = profiles[0] if profiles else None
-        return profile
+        """The profile chosen as default, else the oldest one, else None (one query: the receiver asks often)."""
+        return self._row("SELECT * FROM profiles ORDER BY name = (SELECT value FROM settings "
+                         "WHERE key = 'default_profile') DESC, created_at, name LIMIT 1")
 
     def set_default_profile(self, name: str) -> None:
         self.set_setting("default_profile", name)
@@ -305,22 +323,10 @@ class Store:
                         outcome: str, status_code: int, reason: str = "", remote_addr: str = "",
                         flow_ns: str = "", action: str = "", kind: str = "", body_size: int | None = None) -> int:
         """Keep a delivery that did not become a message (rejected, handshake, error)."""
+        row = _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr,
+                            flow_ns, action, kind, body_size)
         with self.write() as conn:
-            return self._insert_delivery(conn, profile, route, method, headers, body, outcome, status_code,
-                                         reason, remote_addr, flow_ns, action, kind, None, body_size)
-
-    def _insert_delivery(self, conn, profile, route, method, headers, body, outcome, status_code, reason,
-                         remote_addr, flow_ns, action, kind, message_id, body_size=None) -> int:
-        body = body or b""
-        cur = conn.execute(
-            "INSERT INTO deliveries (received_at, profile, route, method, remote_addr, headers, body, body_size, "
-            "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (_now(), profile, route, method, remote_addr, json.dumps(masked_headers(dict(headers))),
-             body[:BODY_CAP_BYTES], len(body) if body_size is None else body_size,
-             hashlib.sha256(body).hexdigest() if body else "", outcome, status_code, reason[:2000],
-             flow_ns[:200], action[:200], kind, message_id))
-        return cur.lastrowid
+            return conn.execute(INSERT_DELIVERY.format(id="NULL"), (*row, None)).lastrowid
 
     def accept_webhook(self, *, profile: str, route: str, method: str, headers: dict, body: bytes,
                        message: BotMessage, remote_addr: str = "", flow_ns: str = "",
@@ -330,37 +336,47 @@ class Store:
         One transaction: the delivery and its message are committed together, before the
         receiver answers 2xx. Returns (outcome, delivery id, message id).
         """
-        digest = hashlib.sha256(body).hexdigest()
+        # everything that needs no lock is prepared before the transaction, to keep it short
+        row = _delivery_row(profile, route, method, headers, body, "accepted", 200, "", remote_addr, flow_ns,
+                            action, message.kind)
+        digest = row[8]
+        data = json.dumps(message.to_dict(raw=False), ensure_ascii=False)
+        text = message.text[:TEXT_CAP_CHARS]
+        raw = body.decode("utf-8", errors="replace")
+        contact = message.sender_id or "(unknown contact)"
+        conv_id = message.conv_id if isinstance(message.conv_id, int) else None
         with self.write() as conn:
+            # A copy is a duplicate only while the contact has said nothing since the first one: a bot
+            # that answers the same thing to a new question (help twice) must be shown twice.
             earlier = conn.execute(
-                "SELECT message_id FROM deliveries WHERE body_sha256 = ? AND received_at > ? AND profile = ? "
-                "AND outcome = 'accepted' ORDER BY id DESC LIMIT 1",
+                "SELECT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id "
+                "WHERE d.body_sha256 = ? AND d.received_at > ? AND d.profile = ? AND d.outcome = 'accepted' "
+                "AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = m.conversation "
+                "AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id DESC LIMIT 1",
                 (digest, _now() - DUPLICATE_WINDOW_SECONDS, profile)).fetchone()
             if earlier is not None:
-                delivery = self._insert_delivery(conn, profile, route, method, headers, body, "duplicate", 200,
-                                                 "same body accepted within the last 10 minutes; shown once",
-                                                 remote_addr, flow_ns, action, message.kind, earlier[0])
+                duplicate = list(row)
+                duplicate[9], duplicate[11] = "duplicate", "same body accepted within the last 10 minutes; shown once"
+                delivery = conn.execute(INSERT_DELIVERY.format(id="NULL"), (*duplicate, earlier[0])).lastrowid
                 return "duplicate", delivery, earlier[0]
-            contact = message.sender_id or "(unknown contact)"
-            conv_id = message.conv_id if isinstance(message.conv_id, int) else None
             if conv_id is None:
-                row = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
-                                   "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
-                conv_id = row[0] if row else 0
-            conversation = self._ensure_conversation(conn, profile, contact, conv_id)["id"]
-            reply_to = conn.execute("SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'",
-                                    (conversation,)).fetchone()[0]
-            data = message.to_dict(raw=False)
+                found = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
+                                     "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
+                conv_id = found[0] if found else 0
+            found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
+                                 (profile, contact, conv_id)).fetchone()
+            conversation = found[0] if found else self._ensure_conversation(conn, profile, contact, conv_id)["id"]
             now = _now()
-            cur = conn.execute(
+            # The message and its delivery point at each other. The delivery's id is chosen here
+            # (one above the largest) rather than read back, which saves an UPDATE per webhook;
+            # safe because this transaction holds the write lock.
+            message_id = conn.execute(
                 "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "
-                "created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', ?, ?, ?)",
-                (conversation, message.author, message.kind, message.text[:TEXT_CAP_CHARS],
-                 json.dumps(data, ensure_ascii=False), body.decode("utf-8", errors="replace"), reply_to, now, now))
-            message_id = cur.lastrowid
-            delivery = self._insert_delivery(conn, profile, route, method, headers, body, "accepted", 200, "",
-                                             remote_addr, flow_ns, action, message.kind, message_id)
-            conn.execute("UPDATE messages SET delivery = ? WHERE id = ?", (delivery, message_id))
+                "delivery, created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', "
+                "(SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'), "
+                f"{NEXT_DELIVERY_ID}, ?, ?)",
+                (conversation, message.author, message.kind, text, data, raw, conversation, now, now)).lastrowid
+            delivery = conn.execute(INSERT_DELIVERY.format(id=NEXT_DELIVERY_ID), (*row, message_id)).lastrowid
             return "accepted", delivery, message_id
 
     def get_delivery(self, delivery_id: int) -> dict | None:

@@ -412,3 +412,18 @@ def test_a_parser_bug_keeps_the_message_as_unsupported(monkeypatch):
     for sent in (body, json.dumps(body), json.dumps(body).encode()):
         msg = parse_bot_message(sent)
         assert msg.kind == "unsupported" and "Cards" in msg.text and any("parser error" in n for n in msg.notes)
+
+
+def test_to_dict_is_asdict_without_copying_raw():
+    from dataclasses import asdict
+
+    body = bot(text="Cards", content_type="generic_template", quick_replies=["Q"], private=True,
+               attachments=[{"file_type": "video", "data_url": "https://x.test/v.mp4"}],
+               content_attributes={"items": [{"title": "T", "buttons": [postback(), {"type": "call",
+                                                                                    "payload": "+1"}]}]})
+    msg = parse_bot_message(body)
+    data = msg.to_dict()
+    assert data == asdict(msg) and data["raw"] is body
+    data["cards"][0]["buttons"][0]["title"] = "changed"
+    data["notes"].append("x")
+    assert msg.cards[0].buttons[0].title == "Pick" and "x" not in msg.notes  # a copy, not a view
