@@ -48,6 +48,8 @@ found = context.services()
 for status in found.values():
     if status.state in ("foreign", "failed"):
         st.error(f"**The {status.name} is not available.** {status.detail}", icon=":material/error:")
+    elif status.problem:
+        st.warning(status.problem, icon=":material/warning:")
 
 pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
          for path, title, icon in PAGES if (HERE / path).exists()]

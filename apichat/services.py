@@ -22,30 +22,36 @@ class ServiceStatus:
     url: str
     state: str  # started | reused | foreign | failed | disabled
     detail: str = ""
+    problem: str = ""  # running, but something a person must know (e.g. its webhook could not be set)
 
     @property
     def ok(self) -> bool:
         return self.state in ("started", "reused")
 
 
-def probe(url: str, service: str, timeout: float = 1.0) -> str:
-    """'ours' when `url`/healthz answers as `service`, 'foreign' when something else answers, else 'down'."""
+def probe(url: str, service: str, timeout: float = 1.0, store_id: str | None = None) -> str:
+    """'ours' when `url`/healthz answers as `service` (on our store, when `store_id` is given),
+    'foreign' when something else answers, else 'down'."""
     try:
-        answer = requests.get(f"{url}/healthz", timeout=timeout)
+        answer = requests.get(f"{url}/healthz", timeout=timeout).json()
     except requests.RequestException:
         return "down"
-    try:
-        return "ours" if answer.json().get("service") == service else "foreign"
     except ValueError:
         return "foreign"
+    if not isinstance(answer, dict) or answer.get("service") != service:
+        return "foreign"
+    return "ours" if store_id is None or answer.get("store_id") == store_id else "other-store"
 
 
 def ensure_service(name: str, module: str, url: str, service: str, args: list[str], env: dict,
-                   log_path: str, wait_seconds: float = 20.0) -> ServiceStatus:
+                   log_path: str, wait_seconds: float = 20.0, store_id: str | None = None) -> ServiceStatus:
     """Reuse a healthy `service` at `url`, or start `python -m module args` and wait for it."""
-    state = probe(url, service)
+    state = probe(url, service, store_id=store_id)
     if state == "ours":
         return ServiceStatus(name, url, "reused", "already running")
+    if state == "other-store":
+        return ServiceStatus(name, url, "foreign", f"a {name} for another store (another APICHAT_DB) is running "
+                             f"at {url}; stop it, or give this console another port")
     if state == "foreign":
         return ServiceStatus(name, url, "foreign", f"{url} is taken by another program; "
                              f"free the port or choose another one (see README, environment variables)")
@@ -58,7 +64,7 @@ def ensure_service(name: str, module: str, url: str, service: str, args: list[st
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return ServiceStatus(name, url, "failed", f"exited with code {proc.returncode}: {_tail(log_path)}")
-        if probe(url, service, timeout=0.5) == "ours":
+        if probe(url, service, timeout=0.5, store_id=store_id) == "ours":
             return ServiceStatus(name, url, "started", f"pid {proc.pid}, log {log_path}")
         time.sleep(0.1)
     proc.terminate()

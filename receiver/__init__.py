@@ -185,7 +185,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
         except Exception as exc:
             return jsonify(status="error", service="apichat-receiver", reason=str(exc)), 503
         return jsonify(status="ok" if ok else "error", service="apichat-receiver",
-                       profiles=len(store.list_profiles()), pid=os.getpid())
+                       profiles=len(store.list_profiles()), store_id=store.store_id, pid=os.getpid())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

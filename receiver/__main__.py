@@ -8,6 +8,7 @@ import sqlite3
 import sys
 
 from apichat.config import SettingsError, load_settings, mask
+from apichat.services import exit_with_parent
 
 ENVIRONMENT = """\
 environment (flags win over these):
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     env = settings.env_profile
     logging.info("listening on http://%s:%s store=%s env-profile=%s", settings.receiver_host,
                  server.effective_port, settings.db_path, f"verify key {mask(env.verify_key)}" if env else "none")
+    exit_with_parent()
     try:
         server.run()
     except KeyboardInterrupt:

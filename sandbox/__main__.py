@@ -11,6 +11,7 @@ import logging
 import sys
 
 from apichat.config import SettingsError
+from apichat.services import exit_with_parent
 
 
 def _seconds(text: str) -> float:
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(config)
     logging.info("listening on http://%s:%s public=%s state=%s", args.host, args.port, config.base_url,
                  config.state_path)
+    exit_with_parent()
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="apichat-sandbox")
     return 0
 

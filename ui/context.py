@@ -46,7 +46,7 @@ def services() -> dict[str, ServiceStatus]:
     found = {"receiver": ensure_service(
         "receiver", "receiver", cfg.receiver_url, "apichat-receiver",
         ["--host", cfg.receiver_host, "--port", str(cfg.receiver_port)], env,
-        os.path.join(data_dir, "receiver.log"))}
+        os.path.join(data_dir, "receiver.log"), store_id=store().store_id)}
     if cfg.sandbox:
         found["sandbox"] = ensure_service(
             "sandbox", "sandbox", cfg.sandbox_url, "apichat-sandbox",
@@ -62,7 +62,7 @@ def services() -> dict[str, ServiceStatus]:
             if cfg.env_profile is None and not db.get_setting("default_profile"):
                 db.set_default_profile(profiles.SANDBOX)
         except Exception as exc:  # shown in the sidebar; the console still opens
-            found["sandbox"].detail = f"connected, but setting its webhook failed: {exc}"
+            found["sandbox"].problem = f"The sandbox is running, but connecting the `sandbox` profile failed: {exc}"
     return found
 
 
