@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from functools import partial
 
 import streamlit as st
@@ -231,9 +232,11 @@ def live_thread() -> None:
     state = thread_state()
     rows = state["rows"]
     fresh = db.messages_since(conv_key, state["last_id"])
-    pending = [r["id"] for r in rows if r["status"] == "sending"]
+    # delivery states still moving: sending → sent/failed, and failed → sending on a retry
+    pending = [r["id"] for r in rows if r["status"] in ("sending", "failed")]
     if pending:
-        changed = {r["id"]: r for r in db.message_changes(conv_key, pending, 0)}
+        checked, state["checked"] = state.get("checked", 0.0), time.time()
+        changed = {r["id"]: r for r in db.message_changes(conv_key, pending, checked - 1.0)}
         rows[:] = [changed.get(r["id"], r) for r in rows]
     if fresh:
         rows.extend(fresh)

@@ -1,0 +1,40 @@
+"""Actions a person takes in the chat, for the browser tests."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+MESSAGE = '[data-testid="stChatMessage"]'
+
+
+def conversation_id(page: Page) -> int:
+    caption = page.get_by_text(re.compile(r"conversation_id")).first.inner_text()
+    return int(re.search(r"conversation_id\s+(\d+)", caption).group(1))
+
+
+def new_conversation(page: Page) -> int:
+    """Open a fresh conversation, so a test sees only its own messages."""
+    before = conversation_id(page)
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.get_by_text(re.compile(rf"conversation_id\s+(?!{before}\b)\d+"))).to_be_visible(timeout=15_000)
+    expect(page.locator(MESSAGE)).to_have_count(0, timeout=15_000)
+    return conversation_id(page)
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def last_message(page: Page):
+    return page.locator(MESSAGE).last
+
+
+def bot_message_with(page: Page, text: str, timeout: float = 15_000):
+    """The bot message containing `text`, once it is on screen."""
+    found = page.locator(MESSAGE).filter(has_text=text).last
+    expect(found).to_be_visible(timeout=timeout)
+    return found
