@@ -1,0 +1,121 @@
+"""The chat page's logic with Streamlit's AppTest, on a temp store (no browser, no processes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from apichat.payloads import parse_bot_message
+from apichat.store import Store
+from tests.conftest import ROOT, wait_until
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
+    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
+    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
+    db = Store(str(tmp_path / "console.db"))
+    db.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: sends fail with a reason
+    db.set_default_profile("p1")
+    db.save_contact("ana", "Ana", "ana@example.com", "")
+    db.set_setting("persona", "ana")
+    yield db
+    st.cache_resource.clear()
+
+
+def bot_says(db: Store, conv: dict, body: dict) -> int:
+    raw = json.dumps({"sender_id": conv["contact_id"], "conv_id": conv["conv_id"], **body}).encode()
+    return db.accept_webhook(profile="p1", route="/webhook/p1", method="POST", headers={}, body=raw,
+                             message=parse_bot_message(raw))[2]
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "chat.py"), default_timeout=30).run()
+
+
+def test_every_page_file_is_registered_in_navigation():
+    source = (ROOT / "app.py").read_text()
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        assert f'"pages/{page.name}"' in source, f"{page.name} is not in app.py's PAGES"
+
+
+def test_stored_replies_render_with_their_buttons(store):
+    conv = store.ensure_conversation("p1", "ana", 7)
+    store.set_setting("persona", "ana")
+    bot_says(store, conv, {"text": "Pick one", "type": "text", "content_type": "button_template",
+                           "content_attributes": {"buttons": [{"type": "postback", "title": "Yes", "payload": "Y"},
+                                                              {"type": "postback", "title": "No", "payload": "N"}]}})
+    bot_says(store, conv, {"type": "location", "text": "here"})
+    at = open_page()
+    assert not at.exception
+    assert len(at.chat_message) == 2
+    labels = [b.label for b in at.button]
+    assert "Yes" in labels and "No" in labels
+    assert any("Unsupported message" in h.proto.body for h in at.get("html")), "unknown kind is not flagged"
+
+
+def test_sending_without_bot_url_fails_with_a_reason_and_offers_retry(store):
+    at = open_page()
+    at.chat_input("composer").set_value("hello").run()
+    conv = store.get_conversation(at.session_state["conversation"])
+    rows = wait_until(lambda: [r for r in store.messages_since(conv["id"]) if r["status"] == "failed"], 10,
+                      message="the message to fail")
+    assert rows[0]["text"] == "hello" and "no bot_url" in rows[0]["error"]
+    assert json.loads(rows[0]["raw"])["content"] == "hello"
+    at.run()
+    assert any(b.label == "Retry" for b in at.button)
+
+
+def test_clicking_a_postback_button_stores_the_contacts_postback(store):
+    at = open_page()
+    conv = store.get_conversation(at.session_state["conversation"])
+    bot_says(store, conv, {"text": "Menu", "content_type": "button_template",
+                           "content_attributes": {"buttons": [{"type": "postback", "title": "Products",
+                                                               "payload": "MENU_PRODUCTS"}]}})
+    at.run()
+    next(b for b in at.button if b.label == "Products").click().run()
+    sent = [r for r in store.messages_since(conv["id"]) if r["direction"] == "out"]
+    assert len(sent) == 1
+    body = json.loads(sent[0]["raw"])
+    assert body["event"] == "message_postback" and body["content"] == "Products"
+    assert body["submitted_values"] == [{"title": "Products", "payload": "MENU_PRODUCTS"}]
+
+
+def test_long_threads_show_the_latest_and_load_earlier_on_demand(store):
+    conv = store.ensure_conversation("p1", "ana", 9)
+    for i in range(100):
+        bot_says(store, conv, {"text": f"message {i}", "type": "text"})
+    store.set_setting("persona", "ana")
+    at = open_page()
+    at.session_state["conversation"] = conv["id"]
+    at.run()
+    assert len(at.chat_message) == 40
+    texts = " ".join(h.proto.body for h in at.get("html"))
+    assert "message 99" in texts and "message 59" not in texts
+    next(b for b in at.button if b.label == "Load earlier messages").click().run()
+    assert len(at.chat_message) == 80
+
+
+def test_persona_and_conversation_switching_keep_threads_apart(store):
+    first = store.ensure_conversation("p1", "ana", 1)
+    second = store.ensure_conversation("p1", "ana", 2)
+    bot_says(store, first, {"text": "in the first", "type": "text"})
+    bot_says(store, second, {"text": "in the second", "type": "text"})
+    at = open_page()
+    at.session_state["conversation"] = first["id"]
+    at.run()
+    body = " ".join(h.proto.body for h in at.get("html"))
+    assert "in the first" in body and "in the second" not in body
+    at.button(key=f"conv-{second['id']}").click().run()
+    body = " ".join(h.proto.body for h in at.get("html"))
+    assert "in the second" in body and "in the first" not in body
+
+
+def test_page_files_stay_ui_only():
+    for page in Path(ROOT / "pages").glob("*.py"):
+        assert "sqlite3" not in page.read_text(), f"{page.name} opens SQLite itself"
