@@ -88,4 +88,43 @@ MIGRATIONS = [
     );
     CREATE INDEX requests_by_profile ON requests (profile, id);
     """,
+    # 2: scenario runs and the result of each step
+    """
+    CREATE TABLE scenario_runs (
+        id INTEGER PRIMARY KEY,
+        batch TEXT NOT NULL DEFAULT '',
+        scenario TEXT NOT NULL,
+        path TEXT NOT NULL DEFAULT '',
+        profile TEXT NOT NULL DEFAULT '',
+        contact_id TEXT NOT NULL DEFAULT '',
+        conversation INTEGER,
+        status TEXT NOT NULL,
+        error TEXT NOT NULL DEFAULT '',
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        total_steps INTEGER NOT NULL DEFAULT 0,
+        passed_steps INTEGER NOT NULL DEFAULT 0,
+        failed_steps INTEGER NOT NULL DEFAULT 0,
+        first_p50_ms REAL,
+        first_p95_ms REAL,
+        settle_p50_ms REAL,
+        settle_p95_ms REAL,
+        source TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX scenario_runs_by_batch ON scenario_runs (batch, id);
+    CREATE TABLE scenario_results (
+        id INTEGER PRIMARY KEY,
+        run INTEGER NOT NULL REFERENCES scenario_runs(id),
+        position INTEGER NOT NULL,
+        line INTEGER NOT NULL DEFAULT 0,
+        label TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        first_reply_ms REAL,
+        settle_ms REAL,
+        replies INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX scenario_results_by_run ON scenario_results (run, position);
+    """,
 ]
