@@ -33,9 +33,11 @@ def probe(url: str, service: str, timeout: float = 1.0, store_id: str | None = N
     """'ours' when `url`/healthz answers as `service` (on our store, when `store_id` is given),
     'foreign' when something else answers, else 'down'."""
     try:
-        answer = requests.get(f"{url}/healthz", timeout=timeout).json()
+        response = requests.get(f"{url}/healthz", timeout=timeout)
     except requests.RequestException:
         return "down"
+    try:
+        answer = response.json()
     except ValueError:
         return "foreign"
     if not isinstance(answer, dict) or answer.get("service") != service:
