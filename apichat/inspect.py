@@ -588,3 +588,13 @@ def probe_receiver(url: str, local_url: str | None = None, session: requests.Ses
             warning = (f"A receiver answers, but it is process {data['pid']}, while this console's receiver is "
                        f"process {local['pid']}: the tunnel may lead to another console.")
     return Probe(True, f"{target} answers: the receiver is reachable at this URL.", warning)
+
+
+# ---------------------------------------------------------------- text shown verbatim
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:=")
+
+
+def literal(text: str) -> str:
+    """`text` escaped so Markdown shows it verbatim (UChat's messages: no italics, no LaTeX from `$`)."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
