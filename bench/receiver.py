@@ -46,11 +46,14 @@ class Result:
     ok: int = 0
     failed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu: float | None = None  # the server's CPU seconds during the load
 
     def add(self, other: Result) -> None:
         self.sent += other.sent
         self.ok += other.ok
         self.seconds += other.seconds
+        if other.cpu is not None:
+            self.cpu = (self.cpu or 0.0) + other.cpu
         for k, v in other.failed.items():
             self.failed[k] = self.failed.get(k, 0) + v
 
@@ -82,6 +85,14 @@ class Server:
                 pass
             time.sleep(0.05)
         raise SystemExit(f"{self.name} did not answer /healthz within {timeout}s:\n{self.log_path.read_text()}")
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far (Linux /proc), else None."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -181,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(bodies), size):
             chunk = bodies[start:start + size]
             for server, total in ((bare, base), (receiver, got)):
+                cpu = server.cpu_seconds()
                 part = load(f"{server.url}/webhook", chunk, args.concurrency, args.time_cap / args.rounds)
+                if cpu is not None:
+                    part.cpu = server.cpu_seconds() - cpu
                 total.add(part)
         if receiver.proc.poll() is not None:
             raise SystemExit(f"the receiver died:\n{receiver.log_path.read_text()[-3000:]}")
@@ -202,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
           f"  failed={base.failed or 0}")
     print(f"receiver (signed, stored): {got.ok:>6} ok in {got.seconds:6.2f}s = {got.rate:8.1f} req/s"
           f"  failed={got.failed or 0}")
+    if base.cpu and got.cpu and base.ok and got.ok:
+        print(f"server CPU per request: bare {1000 * base.cpu / base.ok:.2f} ms, "
+              f"receiver {1000 * got.cpu / got.ok:.2f} ms")
     print(f"ratio receiver/bare = {ratio:.2f} (target >= {TARGET_RATIO})")
     print(f"loss = {loss} (2xx answers {acknowledged}, accepted deliveries stored {stored}, messages {messages})")
     if got.sent < args.count or base.sent < args.count:

@@ -67,12 +67,13 @@ def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
                 if nested.get(field) is not None and field not in found:
                     found[field] = str(nested[field])
 
-    if request.args:
+    if request.environ.get("QUERY_STRING"):
         take(request.args)
     if (request.mimetype or "").lower() in ("application/x-www-form-urlencoded", "multipart/form-data"):
         take(request.form)
     if isinstance(data, dict):
-        take(data)
+        if any(isinstance(k, str) and k[:3].lower() == "hub" for k in data):  # a bot message has none
+            take(data)
     elif data is None and raw and b"hub" in raw[:200] and b"=" in raw:
         take(parse_qs(raw.decode("utf-8", errors="replace")))
     return found

@@ -127,12 +127,16 @@ def test_memory_store_is_shared_by_threads():
 def plans_of(store: Store, call) -> list[str]:
     """The query plans of the statements `call` runs (captured as SQLite executes them)."""
     statements = []
-    store.conn.set_trace_callback(lambda sql: statements.append(sql) if sql.lstrip().upper().startswith(
-        "SELECT") else None)
+    store.set_setting("opened", "the writer")  # writes go through one connection of their own
+    connections = (store.conn, store._writer)
+    for conn in connections:
+        conn.set_trace_callback(lambda sql: statements.append(sql) if sql.lstrip().upper().startswith(
+            ("SELECT", "INSERT")) else None)
     try:
         call()
     finally:
-        store.conn.set_trace_callback(None)
+        for conn in connections:
+            conn.set_trace_callback(None)
     assert statements
     return [" | ".join(row["detail"] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
             for sql in statements]
