@@ -12,8 +12,9 @@ import sys
 import pytest
 import requests
 
+from apichat import media as media_module
 from apichat import signing
-from apichat.media import save_upload
+from apichat.media import TOKEN_RE, UploadError, clean_filename, media_url, save_upload
 from apichat.store import Store
 from receiver import create_app
 
@@ -372,6 +373,28 @@ def test_media_has_no_listing(client, uploaded):
     for path in ("/media", "/media/", f"/media/{token}", f"/media/{token}/", f"/media/{token}/missing.png",
                  "/media/unknowntoken1/photo.png"):
         assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("given, clean", [
+    ("photo.png", "photo.png"), ("../../etc/passwd", "passwd"), ("C:\\Users\\me\\cv.pdf", "cv.pdf"),
+    ("..", "file"), (".hidden", "hidden"), ("my photo (1).JPG", "my_photo_1_.JPG"), ("", "file"),
+    ("café.png", "caf_.png"), ("a" * 300 + ".png", "a" * 120),
+])
+def test_clean_filename(given, clean):
+    assert clean_filename(given) == clean
+
+
+def test_save_upload(tmp_path, monkeypatch):
+    token, name = save_upload(str(tmp_path / "m"), "../report.pdf", b"%PDF")
+    assert TOKEN_RE.match(token) and name == "report.pdf"
+    assert (tmp_path / "m" / token / name).read_bytes() == b"%PDF"
+    assert media_url("https://abc.test/", token, name) == f"https://abc.test/media/{token}/{name}"
+    assert save_upload(str(tmp_path / "m"), "report.pdf", b"x")[0] != token  # never overwrites
+    with pytest.raises(UploadError, match="empty"):
+        save_upload(str(tmp_path / "m"), "empty.txt", b"")
+    monkeypatch.setattr(media_module, "MAX_UPLOAD_BYTES", 10)
+    with pytest.raises(UploadError, match="limit"):
+        save_upload(str(tmp_path / "m"), "big.bin", b"x" * 11)
 
 
 def test_healthz(client, store, monkeypatch):

@@ -276,6 +276,18 @@ def test_same_body_within_the_window_is_shown_once(store, monkeypatch):
     assert third[0] == "accepted" and third[2] != first[2]
 
 
+def test_same_body_after_the_contact_spoke_is_a_new_message(store):
+    """A bot that answers the same thing to a new question (help twice) is shown twice."""
+    body = json.dumps(reply("Here is the menu")).encode()
+    first = webhook(store, body)
+    conversation = store.get_message(first[2])["conversation"]
+    store.add_contact_message(conversation, "text", "help", {}, {"content": "help"})
+    second = webhook(store, body)
+    assert second[0] == "accepted" and second[2] != first[2]
+    assert webhook(store, body)[0] == "duplicate"  # but a copy of the second answer is still one
+    assert store.count_messages(conversation) == 3
+
+
 def test_a_rejected_body_does_not_make_the_next_a_duplicate(store):
     body = json.dumps(reply("x")).encode()
     store.record_delivery(profile="p", route="/webhook", method="POST", headers={}, body=body,
