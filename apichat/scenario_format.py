@@ -202,7 +202,7 @@ class CardsMatch:
 def _shown_buttons(items: list[dict]) -> str:
     def one(b: dict) -> str:
         extra = b.get("payload") if b.get("kind") == "postback" else b.get("url")
-        return f"{b.get('title', '')}" + (f" ({extra})" if extra and extra != b.get("title") else "")
+        return _q(b.get("title", "")) + (f" ({extra})" if extra and extra != b.get("title") else "")
     return "[" + ", ".join(one(b) for b in items) + "]" if items else "none"
 
 

@@ -289,7 +289,10 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
             wanted.append(("sandbox", settings.sandbox_url, "apichat-sandbox", ["--port", str(settings.sandbox_port)]))
         log_dir = Path(settings.db_path).resolve().parent
         for module, url, service, args in wanted:
-            state = probe(url, service)
+            state = probe(url, service, store_id=store.store_id if module == "receiver" else None)
+            if state == "other-store":
+                raise TargetError(f"the receiver on {url} writes to another store than {settings.db_path}; "
+                                  "set APICHAT_DB to the console's store, or stop that receiver")
             if state == "foreign":
                 raise TargetError(f"{url} answers, but it is not the {module}; free the port or set "
                                   f"APICHAT_{module.upper()}_PORT")

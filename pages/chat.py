@@ -183,6 +183,18 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         st.download_button("Markdown", partial(export, "md", conv_key), f"{stem}.md", "text/markdown",
                            on_click="ignore", icon=":material/description:")
 
+        def as_scenario(conv_id: int) -> str:
+            from apichat.scenarios import record  # expectations derived from what the bot actually said
+
+            try:
+                return record(db, conv_id)
+            except ValueError as exc:
+                return f"# Nothing to save as a scenario: {exc}\n"
+        st.download_button("Save as scenario", partial(as_scenario, conv_key), f"{stem}.scenario.yaml",
+                           "application/x-yaml", on_click="ignore", icon=":material/checklist:",
+                           help="A scenario file that replays your messages and expects what the bot said; "
+                                "edit it, then run it on the Scenarios page or with pytest.")
+
 
 # ---------------------------------------------------------------- the thread
 

@@ -317,7 +317,7 @@ def test_reports_say_what_failed_with_file_and_line(store):
     result = run(store, "steps:\n  - send: hi\n    expect:\n      - buttons: [Products]\n")
     text = scenarios.report(result)
     assert "FAILED" in text and "t.yaml:4: expected a reply like" in text
-    assert "buttons" in text and "☕ Products (MENU_PRODUCTS)" in text and "raw payload:" in text
+    assert "buttons" in text and '"☕ Products" (MENU_PRODUCTS)' in text and "raw payload:" in text
 
 
 # ---------------------------------------------------------------- recording
@@ -380,7 +380,7 @@ def test_cli_runs_against_a_fresh_sandbox_with_junit_and_exit_status(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     assert "PASSED  Passing" in done.stdout and "1 passed, 2 failed" in done.stdout
     assert f"{tmp_path / 'failing.yaml'}:7: expected a reply like" in done.stdout
-    assert "🖼️ Image (SEND_IMAGE)" in done.stdout  # what arrived, beside what was expected
+    assert '"🖼️ Image" (SEND_IMAGE)' in done.stdout  # what arrived, beside what was expected
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
     failure = suite.find("testcase[@name='Failing']/failure")

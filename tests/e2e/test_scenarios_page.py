@@ -1,0 +1,110 @@
+"""The Scenarios page in a browser: run files live, see failures side by side, and replay a chat saved as a scenario."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from playwright.sync_api import expect
+
+from apichat.scenario_format import parse_scenario
+
+FAILING = """name: Menu regression
+contact: {name: Quinn QA}
+steps:
+  - send: hi
+    expect:
+      - buttons: [Products, Media]
+    messages: 1
+  - click: Nope
+"""
+INVALID = "name: Broken\nsteps:\n  - send: hi\n    expcet: {text: hi}\n"
+
+
+def open_scenarios(page):
+    page.get_by_role("link", name="Scenarios").click()
+    page.wait_for_selector('[data-testid="stFileUploader"]', timeout=30_000)
+
+
+def upload(page, files: list[tuple[str, str]]):
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+        [{"name": name, "mimeType": "application/x-yaml", "buffer": text.encode()} for name, text in files])
+
+
+def pick_file(page, shown: str):
+    box = page.locator('[data-testid="stMultiSelect"] input')
+    box.click()
+    box.fill(shown)
+    page.get_by_role("option", name=shown).first.wait_for()
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-testid="stMultiSelect"]')).to_contain_text(shown)
+    page.keyboard.press("Escape")
+
+
+def runs(db_path: str) -> list[tuple]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT scenario, status, total_steps, first_p50_ms FROM scenario_runs "
+                            "ORDER BY id").fetchall()
+
+
+def test_runs_files_live_and_shows_failures_beside_what_arrived(page, console):
+    before = len(runs(console.db_path))
+    open_scenarios(page)
+    pick_file(page, "scenarios/agent_handover.yaml")
+    upload(page, [("failing.yaml", FAILING)])
+    page.get_by_role("button", name="Run 2 scenarios").click()
+    expect(page.get_by_text("1 of 2 scenario(s) passed, 1 did not.")).to_be_visible(timeout=60_000)
+
+    passed = page.locator('[class*="st-key-scn-run-"]').filter(has_text="Agent handover with a private note")
+    expect(passed).to_contain_text("✅")
+    expect(passed).to_contain_text("2 / 2")
+    failed = page.locator('[class*="st-key-scn-run-"]').filter(has_text="Menu regression")
+    expect(failed).to_contain_text("upload:failing.yaml:6")
+    diff = failed.locator("table.scn-diff").first
+    expect(diff.locator("td.expected")).to_have_text('["Products", "Media"]')
+    expect(diff.locator("td.arrived")).to_contain_text('"☕ Products" (MENU_PRODUCTS)')
+    expect(failed).to_contain_text('upload:failing.yaml:8 no button "Nope" in the replies')
+    failed.get_by_text("Raw payload of the reply it was compared with").click()
+    expect(failed.locator('[data-testid="stJson"]').first).to_contain_text("button_template")
+
+    kept = runs(console.db_path)[before:]
+    assert [(name, status, steps) for name, status, steps, _ in kept] == [
+        ("Agent handover with a private note", "passed", 2), ("Menu regression", "error", 2)]
+    assert all(first is not None for *_, first in kept)
+
+    page.get_by_role("tab", name="History").click()
+    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+
+
+def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
+    open_scenarios(page)
+    upload(page, [("broken.yaml", INVALID)])
+    expect(page.get_by_text("upload:broken.yaml:4: unknown key 'expcet' in step 1 (did you mean 'expect'?)")) \
+        .to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_disabled()
+
+
+def test_a_chat_saved_as_a_scenario_replays_green(page, tmp_path):
+    page.get_by_role("button", name="New conversation").click()
+    composer = page.locator('[data-testid="stChatInputTextArea"]')
+    composer.fill("hi")
+    composer.press("Enter")
+    expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="I'm Bean")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="☕ Products").last.click()
+    expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="this week's bestsellers")) \
+        .to_be_visible(timeout=30_000)
+
+    page.get_by_role("button", name="Export").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save as scenario").click()
+    saved = tmp_path / "saved.yaml"
+    download.value.save_as(saved)
+    text = saved.read_text()
+    scenario = parse_scenario(text, "saved.yaml")
+    assert [s.action for s in scenario.steps] == ["send", "click"]
+    assert "click: ☕ Products" in text and "count: 3" in text
+    page.keyboard.press("Escape")
+
+    open_scenarios(page)
+    upload(page, [("saved.yaml", text)])
+    page.get_by_role("button", name="Run 1 scenario").click()
+    expect(page.get_by_text("1 of 1 scenario(s) passed.")).to_be_visible(timeout=60_000)
