@@ -255,10 +255,9 @@ with tab_history:
             "scenario": r["scenario"], "file": r["path"], "profile": r["profile"],
             "status": f"{ICONS.get(r['status'], '')} {r['status']}",
             "steps": f"{r['passed_steps']}/{r['total_steps']}",
-            "first p50 (s)": None if r["first_p50_ms"] is None else round(r["first_p50_ms"] / 1000, 2),
-            "first p95 (s)": None if r["first_p95_ms"] is None else round(r["first_p95_ms"] / 1000, 2),
-            "settled p50 (s)": None if r["settle_p50_ms"] is None else round(r["settle_p50_ms"] / 1000, 2),
-            "settled p95 (s)": None if r["settle_p95_ms"] is None else round(r["settle_p95_ms"] / 1000, 2),
+            **{label: None if r[column] is None else round(r[column]) for label, column in (
+                ("first reply p50 (ms)", "first_p50_ms"), ("first reply p95 (ms)", "first_p95_ms"),
+                ("settled p50 (ms)", "settle_p50_ms"), ("settled p95 (ms)", "settle_p95_ms"))},
         } for r in history])
         event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                              key="sc-history", width="stretch")
@@ -270,7 +269,7 @@ with tab_history:
 
 with tab_record:
     profile = context.active_profile()
-    conversations = db.list_conversations(profile["name"]) if profile else []
+    conversations = [c for c in db.list_conversations(profile["name"]) if c["last_kind"]] if profile else []
     if not conversations:
         st.caption("No conversation in this profile yet: chat with the bot first, then record it here.")
     else:
