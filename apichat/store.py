@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .config import mask
@@ -57,6 +58,23 @@ INSERT_DELIVERY = (
     "VALUES ({id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+@dataclass(eq=False)
+class _Webhook:
+    """A verified webhook prepared for the store, and what became of it."""
+
+    row: tuple
+    profile: str
+    author: str
+    kind: str
+    text: str
+    data: str
+    raw: str
+    contact: str
+    conv_id: int | None
+    result: tuple[str, int, int | None] | None = None
+    error: BaseException | None = None
+
+
 def _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr, flow_ns,
                   action, kind, body_size=None) -> tuple:
     """The values of INSERT_DELIVERY but message_id (index 8 is the body's SHA-256, 9 the outcome, 11 the reason)."""
@@ -90,6 +108,8 @@ class Store:
         # Other processes still meet busy_timeout.
         self._write_lock = threading.RLock()
         self._writer: sqlite3.Connection | None = None
+        self._pending: list[_Webhook] = []  # webhooks waiting for the next group commit
+        self._pending_lock = threading.Lock()
         self._migrate()
 
     # ------------------------------------------------------------ connections
@@ -354,51 +374,88 @@ class Store:
                        action: str = "") -> tuple[str, int, int | None]:
         """Store a verified webhook as a message, or as a duplicate of one seen within 10 minutes.
 
-        One transaction: the delivery and its message are committed together, before the
-        receiver answers 2xx. Returns (outcome, delivery id, message id).
+        Committed (with its delivery) before this returns, so the receiver answers 2xx only for
+        what is on disk. Webhooks arriving together are written in one transaction (group commit):
+        the first caller to get the write lock writes every one waiting, in arrival order.
+        Returns (outcome, delivery id, message id).
         """
-        # everything that needs no lock is prepared before the transaction, to keep it short
-        row = _delivery_row(profile, route, method, headers, body, "accepted", 200, "", remote_addr, flow_ns,
-                            action, message.kind)
-        digest = row[8]
-        data = json.dumps(message.to_dict(raw=False), ensure_ascii=False)
-        text = message.text[:TEXT_CAP_CHARS]
-        raw = body.decode("utf-8", errors="replace")
-        contact = message.sender_id or "(unknown contact)"
-        conv_id = message.conv_id if isinstance(message.conv_id, int) else None
-        with self.write() as conn:
-            # A copy is a duplicate only while the contact has said nothing since the first one: a bot
-            # that answers the same thing to a new question (help twice) must be shown twice.
-            earlier = conn.execute(
-                "SELECT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id "
-                "WHERE d.body_sha256 = ? AND d.received_at > ? AND d.profile = ? AND d.outcome = 'accepted' "
-                "AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = m.conversation "
-                "AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id DESC LIMIT 1",
-                (digest, _now() - DUPLICATE_WINDOW_SECONDS, profile)).fetchone()
-            if earlier is not None:
-                duplicate = list(row)
-                duplicate[9], duplicate[11] = "duplicate", "same body accepted within the last 10 minutes; shown once"
-                delivery = conn.execute(INSERT_DELIVERY.format(id="NULL"), (*duplicate, earlier[0])).lastrowid
-                return "duplicate", delivery, earlier[0]
-            if conv_id is None:
-                found = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
-                                     "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
-                conv_id = found[0] if found else 0
-            found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
-                                 (profile, contact, conv_id)).fetchone()
-            conversation = found[0] if found else self._ensure_conversation(conn, profile, contact, conv_id)["id"]
-            now = _now()
-            # The message and its delivery point at each other. The delivery's id is chosen here
-            # (one above the largest) rather than read back, which saves an UPDATE per webhook;
-            # safe because this transaction holds the write lock.
-            message_id = conn.execute(
-                "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "
-                "delivery, created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', "
-                "(SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'), "
-                f"{NEXT_DELIVERY_ID}, ?, ?)",
-                (conversation, message.author, message.kind, text, data, raw, conversation, now, now)).lastrowid
-            delivery = conn.execute(INSERT_DELIVERY.format(id=NEXT_DELIVERY_ID), (*row, message_id)).lastrowid
-            return "accepted", delivery, message_id
+        item = _Webhook(
+            row=_delivery_row(profile, route, method, headers, body, "accepted", 200, "", remote_addr, flow_ns,
+                              action, message.kind),
+            profile=profile, author=message.author, kind=message.kind, text=message.text[:TEXT_CAP_CHARS],
+            data=json.dumps(message.to_dict(raw=False), ensure_ascii=False),
+            raw=body.decode("utf-8", errors="replace"), contact=message.sender_id or "(unknown contact)",
+            conv_id=message.conv_id if isinstance(message.conv_id, int) else None)
+        with self._pending_lock:
+            self._pending.append(item)
+        with self._write_lock:
+            if item.result is None and item.error is None:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._write_batch(batch)
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _write_batch(self, batch: list[_Webhook]) -> None:
+        """Write `batch` in one transaction; if that fails, each alone, so only a bad one fails."""
+        try:
+            try:
+                with self.write() as conn:
+                    results = [self._accept(conn, item) for item in batch]
+            except Exception as exc:
+                if len(batch) == 1:
+                    batch[0].error = exc
+                    return
+                for item in batch:
+                    try:
+                        with self.write() as conn:
+                            item.result = self._accept(conn, item)
+                    except Exception as own:
+                        item.error = own
+                return
+            for item, result in zip(batch, results, strict=True):
+                item.result = result
+        finally:  # never leave a waiting caller without an answer (e.g. KeyboardInterrupt)
+            for item in batch:
+                if item.result is None and item.error is None:
+                    item.error = RuntimeError("the store write was interrupted")
+
+    def _accept(self, conn: sqlite3.Connection, item: _Webhook) -> tuple[str, int, int | None]:
+        row, profile, contact, conv_id = item.row, item.profile, item.contact, item.conv_id
+        # A copy is a duplicate only while the contact has said nothing since the first one: a bot
+        # that answers the same thing to a new question (help twice) must be shown twice.
+        earlier = conn.execute(
+            "SELECT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id "
+            "WHERE d.body_sha256 = ? AND d.received_at > ? AND d.profile = ? AND d.outcome = 'accepted' "
+            "AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = m.conversation "
+            "AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id DESC LIMIT 1",
+            (row[8], _now() - DUPLICATE_WINDOW_SECONDS, profile)).fetchone()
+        if earlier is not None:
+            duplicate = list(row)
+            duplicate[9], duplicate[11] = "duplicate", "same body accepted within the last 10 minutes; shown once"
+            delivery = conn.execute(INSERT_DELIVERY.format(id="NULL"), (*duplicate, earlier[0])).lastrowid
+            return "duplicate", delivery, earlier[0]
+        if conv_id is None:
+            found = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
+                                 "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
+            conv_id = found[0] if found else 0
+        found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
+                             (profile, contact, conv_id)).fetchone()
+        conversation = found[0] if found else self._ensure_conversation(conn, profile, contact, conv_id)["id"]
+        now = _now()
+        # The message and its delivery point at each other. The delivery's id is chosen here
+        # (one above the largest) rather than read back, which saves an UPDATE per webhook;
+        # safe because this transaction holds the write lock.
+        message_id = conn.execute(
+            "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "
+            "delivery, created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', "
+            "(SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'), "
+            f"{NEXT_DELIVERY_ID}, ?, ?)",
+            (conversation, item.author, item.kind, item.text, item.data, item.raw, conversation, now,
+             now)).lastrowid
+        delivery = conn.execute(INSERT_DELIVERY.format(id=NEXT_DELIVERY_ID), (*row, message_id)).lastrowid
+        return "accepted", delivery, message_id
 
     def get_delivery(self, delivery_id: int) -> dict | None:
         return self._row("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))

@@ -1,6 +1,6 @@
 """Receiver throughput against a bare Flask route served the same way, and loss (2xx vs rows stored).
 
-    python -m bench.receiver [--count 3000] [--concurrency 16] [--rounds 3] [--time-cap 60]
+    python -m bench.receiver [--count 3000] [--concurrency 16] [--rounds 6] [--time-cap 60]
 
 Starts `python -m receiver` (temp store, free port, UCHAT_VERIFY_TOKEN) and `python -m bench.bare_app`
 (waitress, same thread count) as subprocesses, loads each from a pool of `requests.Session`s on
@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(default %(default)s, the receiver's default)")
     parser.add_argument("--time-cap", type=float, default=60.0, help="seconds per server at most "
                         "(default %(default)s)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of bare and receiver "
+    parser.add_argument("--rounds", type=int, default=6, help="alternations of bare and receiver "
                         "(default %(default)s)")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring (default %(default)s)")
     args = parser.parse_args(argv)
@@ -187,16 +188,20 @@ def main(argv: list[str] | None = None) -> int:
         warm_results = [load(f"{s.url}/webhook", warm, args.concurrency, args.time_cap) for s in (bare, receiver)]
         bodies = signed_bodies("measured", args.count)
         # alternate the two in rounds, so a burst of other work on the machine hits both alike
-        base, got = Result(), Result()
+        base, got, round_ratios = Result(), Result(), []
         size = -(-len(bodies) // args.rounds)
         for start in range(0, len(bodies), size):
             chunk = bodies[start:start + size]
+            parts = []
             for server, total in ((bare, base), (receiver, got)):
                 cpu = server.cpu_seconds()
                 part = load(f"{server.url}/webhook", chunk, args.concurrency, args.time_cap / args.rounds)
                 if cpu is not None:
                     part.cpu = server.cpu_seconds() - cpu
                 total.add(part)
+                parts.append(part)
+            if parts[0].rate:
+                round_ratios.append(parts[1].rate / parts[0].rate)
         if receiver.proc.poll() is not None:
             raise SystemExit(f"the receiver died:\n{receiver.log_path.read_text()[-3000:]}")
     finally:
@@ -219,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     if base.cpu and got.cpu and base.ok and got.ok:
         print(f"server CPU per request: bare {1000 * base.cpu / base.ok:.2f} ms, "
               f"receiver {1000 * got.cpu / got.ok:.2f} ms")
-    print(f"ratio receiver/bare = {ratio:.2f} (target >= {TARGET_RATIO})")
+    print(f"ratio receiver/bare = {ratio:.2f} (target >= {TARGET_RATIO}); per round: "
+          + " ".join(f"{r:.2f}" for r in round_ratios) + f", median {statistics.median(round_ratios):.2f}")
     print(f"loss = {loss} (2xx answers {acknowledged}, accepted deliveries stored {stored}, messages {messages})")
     if got.sent < args.count or base.sent < args.count:
         print(f"note: the time cap stopped a run early (bare sent {base.sent}, receiver sent {got.sent})")

@@ -13,6 +13,8 @@ from apichat.payloads import parse_bot_message
 from apichat.schema import MIGRATIONS
 from apichat.store import DUPLICATE_WINDOW_SECONDS, Store
 
+from .conftest import wait_until
+
 
 @pytest.fixture
 def db_path(tmp_path):
@@ -243,6 +245,66 @@ def test_concurrent_writers_lose_nothing(db_path):
     assert not errors
     assert s.count_deliveries("accepted") == 100
     assert sum(c["unread"] for c in s.list_conversations("p")) == 100
+
+
+def waiting_webhooks(store: Store, bodies: list[bytes]) -> tuple[list, list[threading.Thread]]:
+    """Start one thread per body while this thread holds the write lock, so they queue together."""
+    results: list = [None] * len(bodies)
+
+    def send(i):
+        try:
+            results[i] = webhook(store, bodies[i])
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(store._pending) == len(bodies), 10, message="all webhooks queued")
+    return results, threads
+
+
+def test_webhooks_arriving_together_are_committed_together(db_path):
+    s = Store(db_path)
+    bodies = [json.dumps(reply(f"together {i}")).encode() for i in range(6)]
+    bodies.append(bodies[0])  # a copy in the same group is still a duplicate
+    commits = []
+    s.set_setting("opened", "the writer")
+    s._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    with s.write():
+        results, threads = waiting_webhooks(s, bodies)
+    for t in threads:
+        t.join(10)
+    assert len(commits) == 2  # this thread's empty transaction, then one for all seven
+    assert sorted(r[0] for r in results) == ["accepted"] * 6 + ["duplicate"]
+    assert {results[0][0], results[6][0]} == {"accepted", "duplicate"} and results[0][2] == results[6][2]
+    assert s.count_deliveries("accepted") == 6 and s.count_deliveries("duplicate") == 1
+    assert len({r[1] for r in results}) == 7  # a delivery each
+    for outcome, delivery, message in results:
+        assert s.get_delivery(delivery)["message_id"] == message
+        if outcome == "accepted":
+            assert s.get_message(message)["delivery"] == delivery
+
+
+def test_a_bad_webhook_in_a_group_fails_alone(db_path, monkeypatch):
+    s = Store(db_path)
+    accept = s._accept
+
+    def picky(conn, item):
+        if "poison" in item.text:
+            raise sqlite3.IntegrityError("cannot store this one")
+        return accept(conn, item)
+
+    monkeypatch.setattr(s, "_accept", picky)
+    bodies = [json.dumps(reply(text)).encode() for text in ("good 1", "poison", "good 2")]
+    with s.write():
+        results, threads = waiting_webhooks(s, bodies)
+    for t in threads:
+        t.join(10)
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert results[0][0] == results[2][0] == "accepted"
+    assert s.count_deliveries("accepted") == 2 and s.count_deliveries() == 2
+    assert webhook(s, json.dumps(reply("after")).encode())[0] == "accepted"  # and the store goes on
 
 
 # ---------------------------------------------------------------- webhooks and deliveries
