@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(default %(default)s)")
     parser.add_argument("--rounds", type=int, default=6, help="alternations of bare and receiver "
                         "(default %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp store and server logs")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring (default %(default)s)")
     args = parser.parse_args(argv)
 
@@ -230,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     if got.sent < args.count or base.sent < args.count:
         print(f"note: the time cap stopped a run early (bare sent {base.sent}, receiver sent {got.sent})")
     missed = ratio < TARGET_RATIO or loss != 0 or messages != stored
-    print("RESULT:", "targets met" if not missed else "TARGET MISSED", f"(logs and store in {folder})")
+    store.close()
+    if missed or args.keep:
+        print("RESULT:", "targets met" if not missed else "TARGET MISSED", f"(logs and store kept in {folder})")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        print("RESULT: targets met")
     return 1 if missed else 0
 
 
