@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from playwright.sync_api import expect
@@ -83,7 +84,7 @@ def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_disabled()
 
 
-def test_a_chat_saved_as_a_scenario_replays_green(page, tmp_path):
+def test_a_chat_saved_as_a_scenario_replays_green(page):
     page.get_by_role("button", name="New conversation").click()
     composer = page.locator('[data-testid="stChatInputTextArea"]')
     composer.fill("hi")
@@ -92,19 +93,27 @@ def test_a_chat_saved_as_a_scenario_replays_green(page, tmp_path):
     page.get_by_role("button", name="☕ Products").last.click()
     expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="this week's bestsellers")) \
         .to_be_visible(timeout=30_000)
+    conv_id = re.search(r"conversation_id (\d+)", page.get_by_text("conversation_id").first.inner_text()).group(1)
 
     page.get_by_role("button", name="Export").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Save as scenario").click()
-    saved = tmp_path / "saved.yaml"
-    download.value.save_as(saved)
-    text = saved.read_text()
-    scenario = parse_scenario(text, "saved.yaml")
-    assert [s.action for s in scenario.steps] == ["send", "click"]
-    assert "click: ☕ Products" in text and "count: 3" in text
+    assert download.value.suggested_filename == f"conversation-sandbox-{conv_id}.scenario.yaml"
     page.keyboard.press("Escape")
 
+    # the same recorder, shown on the Scenarios page: read it there and replay it
     open_scenarios(page)
+    page.get_by_role("tab", name="Record from a conversation").click()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Conversation").click()
+    page.get_by_role("option", name=re.compile(f"^#{conv_id} ")).click()
+    code = page.locator('[data-testid="stCode"]').filter(has_text=f"conversation {conv_id}")
+    expect(code).to_contain_text("click: ☕ Products", timeout=30_000)
+    text = code.inner_text()
+    scenario = parse_scenario(text, "saved.yaml")
+    assert [s.action for s in scenario.steps] == ["send", "click"]
+    assert "count: 3" in text and "messages: 1" in text
+
+    page.get_by_role("tab", name="Run").click()
     upload(page, [("saved.yaml", text)])
     page.get_by_role("button", name="Run 1 scenario").click()
     expect(page.get_by_text("1 of 1 scenario(s) passed.")).to_be_visible(timeout=60_000)
