@@ -36,8 +36,9 @@ def new_persona_id() -> str:
 def current_persona() -> dict:
     persona_id = st.session_state.get("persona") or db.get_setting("persona")
     persona = db.get_contact(persona_id) if persona_id else None
-    if persona is None:
+    if persona is None:  # the first visit: one persona, kept for the next visits and reloads
         persona = db.save_contact(new_persona_id(), "Test Contact", "", "")
+        db.set_setting("persona", persona["id"])
     if st.session_state.get("persona") != persona["id"]:
         st.session_state["persona"] = persona["id"]
     return persona
@@ -126,7 +127,12 @@ def send(kind: str, **fields) -> None:
     except ValueError as exc:
         st.toast(str(exc), icon=":material/error:")
         return
-    context.sender_pool().submit(outbox.deliver, db, profile, message_id)
+    post(message_id)
+
+
+def post(message_id: int) -> None:
+    """Send in the background with the profile as it is now (a key fixed since the page was drawn counts)."""
+    context.sender_pool().submit(outbox.deliver, db, db.get_profile(profile["name"]), message_id)
 
 
 def send_postback(title: str, payload: str) -> None:
@@ -135,7 +141,7 @@ def send_postback(title: str, payload: str) -> None:
 
 def retry(message_id: int) -> None:
     db.set_message_status(message_id, "sending")
-    context.sender_pool().submit(outbox.deliver, db, profile, message_id)
+    post(message_id)
 
 
 def send_files(files) -> None:
@@ -203,20 +209,41 @@ def thread_state() -> dict:
     if state is None or state["conversation"] != conv_key:
         latest = db.messages_before(conv_key, None, LIVE_WINDOW)
         state = st.session_state["thread"] = {
-            "conversation": conv_key, "older": [], "rows": latest,
-            "last_id": latest[-1]["id"] if latest else 0, "read": 0,
-            "first_id": latest[0]["id"] if latest else None, "has_older": len(latest) == LIVE_WINDOW,
+            "conversation": conv_key, "rows": latest, "last_id": latest[-1]["id"] if latest else 0,
+            "read": 0, "checked": time.time(), "has_older": len(latest) == LIVE_WINDOW,
+            "limit": 2 * LIVE_WINDOW,  # a long session keeps drawing a bounded window
         }
     return state
 
 
+def refresh(state: dict) -> set[int]:
+    """Fetch only what changed since the last look: newer messages, and delivery states still moving.
+
+    Returns the ids of the rows that are new or changed.
+    """
+    rows = state["rows"]
+    fresh = db.messages_since(conv_key, state["last_id"])
+    moving = [r["id"] for r in rows if r["status"] in ("sending", "failed")]  # failed → sending on a retry
+    changed = {}
+    if moving:
+        checked, state["checked"] = state["checked"], time.time()
+        changed = {r["id"]: r for r in db.message_changes(conv_key, moving, checked - 1.0)}
+        rows[:] = [changed.get(r["id"], r) for r in rows]
+    if fresh:
+        rows.extend(fresh)
+        state["last_id"] = fresh[-1]["id"]
+        if len(rows) > state["limit"]:
+            del rows[:len(rows) - state["limit"]]
+            state["has_older"] = True
+    return set(changed) | {r["id"] for r in fresh}
+
+
 def load_earlier() -> None:
     state = thread_state()
-    earlier = db.messages_before(conv_key, state["first_id"], LIVE_WINDOW)
-    state["older"] = earlier + state["older"]
+    earlier = db.messages_before(conv_key, state["rows"][0]["id"], LIVE_WINDOW)
+    state["rows"][:0] = earlier
     state["has_older"] = len(earlier) == LIVE_WINDOW
-    if earlier:
-        state["first_id"] = earlier[0]["id"]
+    state["limit"] = max(state["limit"], len(state["rows"]) + LIVE_WINDOW)
 
 
 def draw(rows: list[dict], known: dict[int, dict]) -> None:
@@ -224,46 +251,40 @@ def draw(rows: list[dict], known: dict[int, dict]) -> None:
     for row in rows:
         if row["direction"] == "out":
             render.contact_message(row, demo, retry)
-        else:
-            reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
-            if row["reply_to"] and reply_to is None:
-                reply_to = known[row["reply_to"]] = db.get_message(row["reply_to"]) or {}
-            render.bot_message(row, reply_to or None, demo, send_postback)
+            continue
+        reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
+        if row["reply_to"] and reply_to is None:
+            reply_to = known[row["reply_to"]] = db.get_message(row["reply_to"]) or {}
+        render.bot_message(row, reply_to or None, demo, send_postback)
 
 
+# The thread is drawn in two parts: the settled part once per full run, and the tail (messages that
+# arrived since, and the contact's messages still sending) by the poll, so an idle poll draws almost
+# nothing however long the thread is.
 state = thread_state()
+refresh(state)
+moving = [r["id"] for r in state["rows"] if r["status"] in ("sending", "failed")]
+state["boundary"] = min(moving) - 1 if moving else state["last_id"]
 if state["has_older"]:
     st.button("Load earlier messages", icon=":material/expand_less:", on_click=load_earlier, key="load-earlier")
-known = {r["id"]: r for r in state["older"]}
-draw(state["older"], known)
+if not state["rows"]:
+    st.caption("No messages yet. Say **hi** to the bot, or type **help** to see what the demo bot can do.")
+draw([r for r in state["rows"] if r["id"] <= state["boundary"]], {r["id"]: r for r in state["rows"]})
 
 
 @st.fragment(run_every=settings.poll_seconds)
-def live_thread() -> None:
-    """Only this part reruns on the poll: it fetches messages newer than the last one shown."""
+def live_tail() -> None:
+    """The poll: an indexed look for anything newer, drawing only the tail of the thread."""
     state = thread_state()
-    rows = state["rows"]
-    fresh = db.messages_since(conv_key, state["last_id"])
-    # delivery states still moving: sending → sent/failed, and failed → sending on a retry
-    pending = [r["id"] for r in rows if r["status"] in ("sending", "failed")]
-    if pending:
-        checked, state["checked"] = state.get("checked", 0.0), time.time()
-        changed = {r["id"]: r for r in db.message_changes(conv_key, pending, checked - 1.0)}
-        rows[:] = [changed.get(r["id"], r) for r in rows]
-    if fresh:
-        rows.extend(fresh)
-        state["last_id"] = fresh[-1]["id"]
-    if len(rows) > 2 * LIVE_WINDOW:  # move the oldest into the part drawn once
-        state["older"].extend(rows[:-LIVE_WINDOW])
-        del rows[:-LIVE_WINDOW]
-        st.rerun(scope="app")
-    if not rows and not state["older"]:
-        st.caption("No messages yet. Say **hi** to the bot, or type **help** to see what the demo bot can do.")
-    draw(rows, {r["id"]: r for r in rows} | {r["id"]: r for r in state["older"]})
-    render.waiting(rows[-1] if rows else None)
+    changed = refresh(state)
+    tail = [r for r in state["rows"] if r["id"] > state["boundary"]]
+    if any(i <= state["boundary"] for i in changed) or len(tail) > LIVE_WINDOW:
+        st.rerun(scope="app")  # a settled message changed, or the tail grew long: redraw the whole thread
+    draw(tail, {r["id"]: r for r in state["rows"]})
+    render.waiting(state["rows"][-1] if state["rows"] else None)
     if state["last_id"] > state["read"]:
         db.mark_read(conv_key, state["last_id"])
         state["read"] = state["last_id"]
 
 
-live_thread()
+live_tail()

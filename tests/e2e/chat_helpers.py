@@ -18,15 +18,20 @@ def new_conversation(page: Page) -> int:
     """Open a fresh conversation, so a test sees only its own messages."""
     before = conversation_id(page)
     page.get_by_role("button", name="New conversation").click()
-    expect(page.get_by_text(re.compile(rf"conversation_id\s+(?!{before}\b)\d+"))).to_be_visible(timeout=15_000)
+    caption = page.get_by_text(re.compile(rf"conversation_id\s+(?!{before}\b)\d+"))
+    expect(caption).to_be_visible(timeout=15_000)
     expect(page.locator(MESSAGE)).to_have_count(0, timeout=15_000)
-    return conversation_id(page)
+    return int(re.search(r"conversation_id\s+(\d+)", caption.inner_text()).group(1))
 
 
 def send(page: Page, text: str) -> None:
+    """Type and send `text`; returns once the contact's message is in the thread (as a person would wait)."""
+    mine = page.locator(MESSAGE).filter(has=page.locator(f'.acc-text:text-is("{text}")'))
+    before = mine.count()
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(text)
     box.press("Enter")
+    expect(mine).to_have_count(before + 1, timeout=15_000)
 
 
 def last_message(page: Page):

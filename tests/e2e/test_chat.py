@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.conftest import wait_until
-from tests.e2e.chat_helpers import MESSAGE, bot_message_with, new_conversation, send
+from tests.e2e.chat_helpers import MESSAGE, bot_message_with, conversation_id, new_conversation, send
 
 
 def bodies(console, since: int = 0) -> list[dict]:
@@ -19,10 +19,11 @@ def bodies(console, since: int = 0) -> list[dict]:
 
 def test_first_screen_is_a_working_chat(page, console):
     expect(page.get_by_text("webhook verified")).to_be_visible()
-    conv = new_conversation(page)
+    new_conversation(page)
     before = len(console.received())
     send(page, "hi")
     reply = bot_message_with(page, "I'm Bean")
+    conv = conversation_id(page)
     expect(reply.get_by_role("button", name=re.compile("Products"))).to_be_visible()
     expect(page.get_by_text("sent ✓").first).to_be_visible()
     expect(reply.get_by_text(re.compile(r"\+\d+\.\d s after your message"))).to_be_visible()
