@@ -87,37 +87,6 @@ persona = current_persona()
 conversation = current_conversation(persona)
 conv_key = conversation["id"]
 
-with st.sidebar:
-    st.subheader("Contact")
-    contacts = db.list_contacts()
-    labels = {c["id"]: f"{c['name'] or c['id']} · {c['id']}" for c in contacts}
-    choice = st.selectbox("Persona", list(labels), index=list(labels).index(persona["id"]),
-                          format_func=labels.get, key=f"persona-pick-{persona['id']}")
-    if choice != persona["id"]:
-        select_persona(choice)
-        st.rerun()
-    with st.container(horizontal=True, gap="small"):
-        if st.button("New", icon=":material/person_add:", key="persona-new"):
-            persona_dialog(None)
-        if st.button("Edit", icon=":material/edit:", key="persona-edit"):
-            persona_dialog(persona)
-
-    st.subheader("Conversations")
-    with st.container(horizontal=True, gap="small"):
-        st.button("New conversation", icon=":material/add_comment:", key="conv-new", on_click=open_conversation,
-                  args=(db.next_conv_id(profile["name"], persona["id"]),))
-        with st.popover("Open id", icon=":material/tag:"):
-            typed = st.number_input("conversation_id", min_value=0, step=1, value=int(conversation["conv_id"]),
-                                    key="conv-typed")
-            st.button("Open", key="conv-open", on_click=lambda: open_conversation(st.session_state["conv-typed"]))
-    for conv in db.list_conversations(profile["name"], persona["id"])[:30]:
-        preview = (conv["last_text"] or conv["last_kind"] or "no messages yet")[:32]
-        unread = f" · **{conv['unread']} new**" if conv["unread"] and conv["id"] != conv_key else ""
-        st.button(f"#{conv['conv_id']} — {preview}{unread}", key=f"conv-{conv['id']}", width="stretch",
-                  type="primary" if conv["id"] == conv_key else "tertiary",
-                  on_click=st.session_state.__setitem__, args=("conversation", conv["id"]))
-
-
 # ---------------------------------------------------------------- sending
 
 def send(kind: str, **fields) -> None:
@@ -164,13 +133,46 @@ if prompt:
         send("text", text=prompt.text)
 
 
+# the sidebar after the composer, so its previews include what was just sent
+with st.sidebar:
+    st.subheader("Contact")
+    contacts = db.list_contacts()
+    labels = {c["id"]: f"{c['name'] or c['id']} · {c['id']}" for c in contacts}
+    choice = st.selectbox("Persona", list(labels), index=list(labels).index(persona["id"]),
+                          format_func=labels.get, key=f"persona-pick-{persona['id']}")
+    if choice != persona["id"]:
+        select_persona(choice)
+        st.rerun()
+    with st.container(horizontal=True, gap="small"):
+        if st.button("New", icon=":material/person_add:", key="persona-new"):
+            persona_dialog(None)
+        if st.button("Edit", icon=":material/edit:", key="persona-edit"):
+            persona_dialog(persona)
+
+    st.subheader("Conversations")
+    with st.container(horizontal=True, gap="small"):
+        st.button("New conversation", icon=":material/add_comment:", key="conv-new", on_click=open_conversation,
+                  args=(db.next_conv_id(profile["name"], persona["id"]),))
+        with st.popover("Open id", icon=":material/tag:"):
+            typed = st.number_input("conversation_id", min_value=0, step=1, value=int(conversation["conv_id"]),
+                                    key="conv-typed")
+            st.button("Open", key="conv-open", on_click=lambda: open_conversation(st.session_state["conv-typed"]))
+    for conv in db.list_conversations(profile["name"], persona["id"])[:30]:
+        preview = (conv["last_text"] or conv["last_kind"] or "no messages yet")[:32]
+        unread = f" · **{conv['unread']} new**" if conv["unread"] and conv["id"] != conv_key else ""
+        st.button(f"#{conv['conv_id']} — {preview}{unread}", key=f"conv-{conv['id']}", width="stretch",
+                  type="primary" if conv["id"] == conv_key else "tertiary",
+                  on_click=st.session_state.__setitem__, args=("conversation", conv["id"]))
+
+
 # ---------------------------------------------------------------- header
 
 name = persona["name"] or persona["id"]
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    st.markdown(f"### Chat as {name}")
-    st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id "
-               f"`{conversation['conv_id']}`")
+with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+    st.markdown(f"### Chat as {name}", width="content")
+    tools = st.container(horizontal=True, width="content", gap="small")
+st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id `{conversation['conv_id']}`")
+with tools:
     with st.popover("Send media by URL", icon=":material/attach_file:"):
         with st.form("media-url", border=False, clear_on_submit=True):
             kind = st.selectbox("Type", MEDIA_KINDS)

@@ -40,7 +40,9 @@ def meta_line(row: dict, reply_to: dict | None, demo: bool) -> None:
                 parts.append('<span class="acc-sending">sending…</span>')
             else:
                 parts.append("sent ✓")
-        elif reply_to is not None:
+        elif row["author"] == "agent":
+            parts.append("human agent")
+        if row["direction"] == "in" and reply_to is not None:
             parts.append(f"+{row['created_at'] - reply_to['created_at']:.1f} s after your message")
         parts.append(esc(row["kind"]))
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -126,8 +128,6 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback) -> No
             media(data.get("media") or [])
             if data.get("quick_replies"):
                 buttons(data["quick_replies"], f"qr-{key}", on_postback)
-        if author == "agent" and not private and not demo:
-            st.html('<span class="acc-meta">human agent</span>')
         meta_line(row, reply_to, demo)
 
 
