@@ -127,4 +127,9 @@ MIGRATIONS = [
     );
     CREATE INDEX scenario_results_by_run ON scenario_results (run, position);
     """,
+    # 3: the last message of a direction without walking the conversation (reply_to of every
+    # webhook, unread counts, duplicate checks): O(log n) in a 5,000-message conversation
+    """
+    CREATE INDEX messages_by_direction ON messages (conversation, direction, id);
+    """,
 ]

@@ -170,6 +170,14 @@ def test_duplicate_lookup_uses_the_index(store):
     assert not any("SCAN deliveries" in p or "SCAN messages" in p for p in plans), plans
 
 
+def test_webhook_and_unread_counts_find_the_last_of_a_direction_by_index(store):
+    webhook(store, reply("first"))
+    plans = plans_of(store, lambda: (webhook(store, reply("second")), store.list_conversations("p")))
+    reply_to = [p for p in plans if "messages_by_direction (conversation=? AND direction=?)" in p]
+    unread = [p for p in plans if "messages_by_direction (conversation=? AND direction=? AND id>?)" in p]
+    assert reply_to and unread, plans
+
+
 def test_message_polls_page_in_order(store):
     conversation = store.ensure_conversation("p", "c1", 1)["id"]
     ids = [store.add_contact_message(conversation, "text", f"m{i}", {}, {}) for i in range(10)]
