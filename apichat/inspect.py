@@ -54,12 +54,12 @@ class Entry:
 
     def row(self) -> dict:
         """The entry as a table row (time as a datetime, for sorting and display)."""
-        return {"time": datetime.fromtimestamp(self.at), "profile": self.profile,
-                "direction": ("⬇ in · " if self.direction == "in" else "⬆ out · ") + self.target,
+        return {"id": self.key, "time": datetime.fromtimestamp(self.at), "profile": self.profile,
+                "direction": ("⬇ " if self.direction == "in" else "⬆ ") + self.target,
                 "outcome": self.outcome, "reason": self.reason, "flow ns": self.flow_ns, "action": self.action,
                 "kind": self.kind, "size": self.size, "status": self.status,
                 "ms": None if self.duration_ms is None else round(self.duration_ms),
-                "message": self.message_id, "id": self.key}
+                "message": self.message_id}
 
 
 def request_target(row: dict) -> str:
@@ -199,6 +199,10 @@ def header(headers: dict, name: str) -> str | None:
 def shell_quote(text: str) -> str:
     """`text` in single quotes for sh/bash/zsh, every byte kept (newlines too); `_var` holes become "$VAR"."""
     parts = _HOLE_RE.split(text)
+    plain = parts[::2]
+    if len(parts) > 1 and not any(c in part for part in plain for c in '"$`\\!\n'):
+        # "Bearer $KEY" reads better than 'Bearer '"$KEY", and is the same to the shell
+        return '"' + "".join(f"${p}" if i % 2 else p for i, p in enumerate(parts)) + '"'
     out = []
     for i, part in enumerate(parts):
         if i % 2:

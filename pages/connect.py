@@ -51,16 +51,17 @@ def receiver_base(url: str) -> str:
 # ---------------------------------------------------------------- fields
 
 def field_key(name: str, field: str) -> str:
-    return f"cx-{name}-{field}"
+    return f"cx-field-{field}"  # one set of fields, refilled when another profile is picked
 
 
 def load_fields(profile: dict) -> None:
-    """The widgets start from the stored profile (once per visit; typed values are kept until saved)."""
+    """The fields show the stored profile when it is picked (typed values are kept until then)."""
     reload = st.session_state.pop("cx-reload", None) == profile["name"]
-    for field, *_ in FIELDS:
-        key = field_key(profile["name"], field)
-        if reload or key not in st.session_state:
-            st.session_state[key] = profile.get(field) or ""
+    if reload or st.session_state.get("cx-loaded") != profile["name"] or field_key("", "base_url") not in \
+            st.session_state:
+        for field, *_ in FIELDS:
+            st.session_state[field_key(profile["name"], field)] = profile.get(field) or ""
+        st.session_state["cx-loaded"] = profile["name"]
 
 
 def typed(name: str) -> dict:
@@ -214,8 +215,7 @@ def delete_dialog(name: str) -> None:
     with st.container(horizontal=True):
         if st.button("Delete", type="primary", key="cx-delete-yes", icon=":material/delete:"):
             db.delete_profile(name)
-            for field, *_ in FIELDS:
-                st.session_state.pop(field_key(name, field), None)
+            st.session_state.pop("cx-loaded", None)
             st.session_state["cx-next"] = None
             st.rerun()
         if st.button("Cancel", key="cx-delete-no"):
@@ -272,7 +272,7 @@ with st.container(border=True):
 
 left, right = st.columns(2, gap="medium")
 
-with left, st.container(border=True):
+with left, st.container(border=True, key="cx-keys"):
     st.markdown("**Keys**")
     show = st.toggle("Show keys", key="cx-show-keys", help="Keys are masked unless you ask to see them.")
     for field, label, secret, help_text in FIELDS:

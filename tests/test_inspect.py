@@ -79,9 +79,11 @@ def test_shell_quote_round_trips_through_bash(text):
     assert bash(f"printf %s {inspect.shell_quote(text)}").stdout.decode() == text
 
 
-def test_shell_quote_leaves_variable_holes_to_the_shell():
-    quoted = inspect.shell_quote(f"Bearer {inspect._var('UCHAT_FLOW_KEY')} and 'more'")
-    assert bash(f"printf %s {quoted}", UCHAT_FLOW_KEY="s3cret key").stdout.decode() == "Bearer s3cret key and 'more'"
+@pytest.mark.parametrize("around", ["Bearer {} and 'more'", '{"key": "{}", "$HOME": 1}', "{}", "a\nb {}!"])
+def test_shell_quote_leaves_variable_holes_to_the_shell(around):
+    quoted = inspect.shell_quote(around.replace("{}", inspect._var("UCHAT_FLOW_KEY")))
+    printed = bash(f"printf %s {quoted}", UCHAT_FLOW_KEY="s3cret 'key' $x").stdout.decode()
+    assert printed == around.replace("{}", "s3cret 'key' $x")
 
 
 # ---------------------------------------------------------------- curl for deliveries: run it for real
@@ -152,7 +154,7 @@ def test_partner_curl_uses_placeholders_and_works(store, receiver, sandbox):
         request_body=body, status=200, response_body="{}", duration_ms=3.0))
     command = inspect.curl_for_request(row)
     assert "sandbox-partner-key" not in command and KEY not in command
-    assert '"$UCHAT_PARTNER_KEY"' in command and '"$UCHAT_VERIFY_TOKEN"' in command
+    assert '"Authorization: Bearer $UCHAT_PARTNER_KEY"' in command and '"$UCHAT_VERIFY_TOKEN"' in command
 
     result = bash(command, UCHAT_PARTNER_KEY="sandbox-partner-key", UCHAT_VERIFY_TOKEN=KEY)
     data = json.loads(result.stdout.decode().split("\r\n\r\n", 1)[1])["data"]
@@ -169,7 +171,7 @@ def test_bot_url_curl_uses_the_flow_key_placeholder():
                                           "User-Agent": "x"}),
            "request_body": json.dumps({"content": "it's", "event": "message_created"})}
     command = inspect.curl_for_request(row)
-    assert '-H \'Authorization: Bearer \'"$UCHAT_FLOW_KEY"' in command and "User-Agent" not in command
+    assert '-H "Authorization: Bearer $UCHAT_FLOW_KEY"' in command and "User-Agent" not in command
     assert "•" not in command and "'\"'\"'" in command  # the quote in "it's" survives
 
 

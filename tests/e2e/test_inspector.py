@@ -1,0 +1,146 @@
+"""The Inspector in Chromium: a badly signed reply is shown as rejected with why (and never in the chat),
+replay makes a duplicate rather than a second message, and the curl of a request never holds the key."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+import requests
+from playwright.sync_api import expect
+
+from apichat.store import Store
+from tests.conftest import wait_until
+
+TIMEOUT = 20_000
+
+
+def sandbox_profile(store: Store) -> dict:
+    return wait_until(lambda: (p := store.get_profile("sandbox")) and p["bot_url"] and p, 30,
+                      message="the sandbox profile to be connected")
+
+
+def open_inspector(page) -> None:
+    page.get_by_role("link", name="Inspector").click()
+    expect(page.get_by_role("heading", name="Inspector")).to_be_visible(timeout=TIMEOUT)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def search(page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Search", exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+def table(page):
+    return page.get_by_test_id("stDataFrame")
+
+
+def cells(page, text: str):
+    """The table's cells whose whole text is `text` (the grid keeps an accessible copy of what it draws)."""
+    return table(page).locator('[role="gridcell"]').filter(has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def select_first_row(page, key: str) -> None:
+    """Click the first row once the table shows `key` (d-…/r-…) there, alone or on top."""
+    expect(table(page).locator('[role="gridcell"]').first).to_have_text(key, timeout=TIMEOUT)
+    table(page).click(position={"x": 15, "y": 35 + 17})  # the row marker of the first row
+    expect(page.locator(".st-key-in-detail")).to_be_visible(timeout=TIMEOUT)
+
+
+def bubbles(page, text: str):
+    """The chat's messages that contain `text` (the thread, not the sidebar's previews)."""
+    return page.get_by_test_id("stChatMessage").filter(has_text=text)
+
+
+def deliveries_for(store: Store, contact: str) -> list[dict]:
+    return [d for d in store.list_deliveries(text=contact, limit=50) if contact in bytes(d["body"] or b"").decode()]
+
+
+def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(page, console):
+    store = Store(console.db_path)
+    sandbox_profile(store)
+    composer = page.get_by_test_id("stChatInputTextArea")
+    greeting = bubbles(page, "I'm Bean, the assistant of Northwind Coffee")
+
+    def say(text: str) -> None:
+        composer.fill(text)
+        composer.press("Enter")
+
+    say("hi")  # a new contact is greeted first: get that out of the way
+    expect(greeting).to_have_count(1, timeout=TIMEOUT)
+    requests.post(f"{console.sandbox_url}/sandbox/faults", json={"fault": "bad_signature", "count": 1},
+                  timeout=5).raise_for_status()
+    say("help")
+    wait_until(lambda: store.list_deliveries(outcome="rejected", text="Here's everything I can do"), 20,
+               message="the badly signed reply to be rejected")
+    say("hi")  # the fault is used up: this reply is signed right and arrives after the rejected one
+    expect(greeting).to_have_count(2, timeout=TIMEOUT)
+    expect(bubbles(page, "Here's everything I can do")).to_have_count(0)  # the rejected reply is not in the chat
+    contact = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Persona").input_value().split(" · ")[-1]
+    rejected = [d for d in deliveries_for(store, contact) if d["outcome"] == "rejected"]
+    assert len(rejected) == 1 and rejected[0]["message_id"] is None and rejected[0]["status_code"] == 401
+
+    open_inspector(page)
+    choose(page, "Outcome", "rejected")
+    search(page, contact)
+    expect(page.get_by_text("1 shown")).to_be_visible(timeout=TIMEOUT)
+    expect(cells(page, "rejected")).to_have_count(1)
+    select_first_row(page, f"d-{rejected[0]['id']}")
+    detail = page.locator(".st-key-in-detail")
+    expect(detail).to_contain_text(f"Delivery d-{rejected[0]['id']} · rejected")
+    expect(detail).to_contain_text("Wrong verification key")
+    expect(detail).to_contain_text("wrong key or body altered after signing")  # the receiver's reason
+    expect(detail).to_contain_text("What to do")
+    expect(detail).to_contain_text("never reach the chat")
+
+    # the request the chat sent, with its key left as a placeholder in the curl
+    choose(page, "Outcome", "sent")
+    sent = store.list_requests(text=contact)[0]
+    assert sent["target"] == "bot" and sent["status"] == 200
+    select_first_row(page, f"r-{sent['id']}")
+    expect(cells(page, "⬆ bot_url").first).to_be_attached()
+    expect(detail).to_contain_text(f"Request r-{sent['id']} · bot_url", timeout=TIMEOUT)
+    detail.get_by_role("tab", name="curl").click()
+    curl = detail.get_by_test_id("stCode")
+    expect(curl).to_contain_text("Authorization: Bearer $UCHAT_FLOW_KEY")
+    expect(curl).to_contain_text(contact)
+    expect(curl).not_to_contain_text("sandbox-flow-key")
+
+
+def test_replay_turns_an_accepted_delivery_into_a_duplicate_not_a_second_message(page, console):
+    store = Store(console.db_path)
+    profile = sandbox_profile(store)
+    contact = f"qa-replay-{secrets.token_hex(3)}"
+    body = {"content": "help", "message_type": "incoming", "event": "message_created", "conversation_id": 7,
+            "sender": {"id": contact, "name": "QA", "email": "", "phone_number": "", "type": "contact"}}
+    requests.post(profile["bot_url"], data=json.dumps(body), timeout=5, headers={
+        "Authorization": "Bearer sandbox-flow-key", "Content-Type": "application/json"}).raise_for_status()
+    accepted = wait_until(lambda: [d for d in deliveries_for(store, contact) if d["outcome"] == "accepted"
+                                   and b"Here's everything I can do" in bytes(d["body"])], 20,
+                          message="the bot's help to be accepted")[0]  # a first contact is greeted before it
+    conversation = store.get_message(accepted["message_id"])["conversation"]
+    before = store.count_messages(conversation)
+
+    page.goto(f"{console.url}/inspector?delivery={accepted['id']}")  # a link straight to one delivery
+    detail = page.locator(".st-key-in-detail")
+    expect(detail).to_contain_text(f"Delivery d-{accepted['id']} · accepted", timeout=TIMEOUT)
+    expect(detail).to_contain_text(f"Became message #{accepted['message_id']}")
+    detail.get_by_role("button", name="Replay").click()
+    expect(detail).to_contain_text("Replayed: duplicate", timeout=TIMEOUT)
+
+    duplicate = [d for d in deliveries_for(store, contact) if d["outcome"] == "duplicate"]
+    assert len(duplicate) == 1 and duplicate[0]["message_id"] == accepted["message_id"]
+    assert bytes(duplicate[0]["body"]) == bytes(accepted["body"])
+    assert store.count_messages(conversation) == before
+    expect(detail).to_contain_text(f"stored as delivery d-{duplicate[0]['id']}")
+    expect(cells(page, f"d-{duplicate[0]['id']}")).to_have_count(1, timeout=TIMEOUT)  # the table updates live
+
+    detail.get_by_role("button", name="Open in chat").click()
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=TIMEOUT)
+    expect(bubbles(page, "Here's everything I can do")).to_have_count(1, timeout=TIMEOUT)  # shown once
