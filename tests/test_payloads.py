@@ -380,7 +380,7 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
 KINDS = {"text", "buttons", "cards", "image", "audio", "video", "file", "media", "unsupported"}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON)
 def test_never_raises_on_any_json(value):
     for body in (value, json.dumps(value), json.dumps(value).encode()):
