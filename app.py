@@ -44,6 +44,7 @@ def sidebar_status(found) -> None:
                   help="Hide raw JSON, latency and delivery states: the thread looks like the contact's chat.")
 
 
+st.session_state["_app_ran"] = True
 found = context.services()
 for status in found.values():
     if status.state in ("foreign", "failed"):
@@ -54,5 +55,7 @@ for status in found.values():
 pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
          for path, title, icon in PAGES if (HERE / path).exists()]
 navigation = st.navigation(pages)
+if return_to := st.session_state.pop("_return_to", None):  # a deep link that came through require_app
+    st.switch_page(return_to)
 sidebar_status(found)
 navigation.run()

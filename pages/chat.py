@@ -16,6 +16,7 @@ from ui.html import CSS
 
 LIVE_WINDOW = 40  # messages the live part redraws; older ones are drawn once, above it
 
+context.require_app("pages/chat.py")
 settings = context.settings()
 db = context.store()
 profile = context.active_profile()

@@ -10,6 +10,7 @@ from apichat.config import UCHAT_BASE_URL
 from ui import context
 from ui.html import CSS
 
+context.require_app("pages/connect.py")
 settings = context.settings()
 db = context.store()
 st.html(CSS)
@@ -305,7 +306,7 @@ with right, st.container(border=True):
         st.caption("The sandbox runs on this machine, so it calls the local receiver directly.")
     else:
         chosen = st.radio("UChat calls the console at", list(MODES), format_func=MODES.get, key=f"cx-mode-{name}",
-                          index=list(MODES).index(mode), horizontal=True)
+                          index=list(MODES).index(mode))
         if chosen != mode:
             db.set_setting(f"connect.webhook_mode.{name}", chosen)
             mode, url = chosen, target_url(name, chosen)
@@ -337,9 +338,6 @@ with right, st.container(border=True):
         with st.popover("Remove webhook", icon=":material/link_off:"):
             st.caption("UChat stops sending this workspace's bot replies to the console, and bot_url is cleared.")
             remove = st.button("Remove the webhook", key="cx-remove", type="primary")
-    st.caption("**Check URL** tests the tunnel · **Get** reads UChat's setting · **Set** stores the keys, then asks "
-               "UChat to verify and use the URL · **Remove** detaches the workspace. Each result is kept in the "
-               "profile and every call is listed in the Inspector.")
     action = "check" if check else "get" if get else "set" if put else "remove" if remove else None
     if action:
         with st.spinner({"check": "Fetching /healthz…", "get": "Asking UChat…", "set": "UChat is verifying the URL…",
@@ -350,3 +348,6 @@ with right, st.container(border=True):
                 partner_action(name, action)
         st.rerun()
     show_result(name)
+    st.caption("**Check URL** tests the tunnel · **Get** reads UChat's setting · **Set** stores the keys, then asks "
+               "UChat to verify and use the URL · **Remove** detaches the workspace. Each result is kept in the "
+               "profile and every call is listed in the Inspector.")

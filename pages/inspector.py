@@ -14,6 +14,7 @@ from apichat.payloads import MEDIA_KINDS
 from ui import context
 from ui.html import CSS
 
+context.require_app("pages/inspector.py")
 settings = context.settings()
 db = context.store()
 st.html(CSS)

@@ -37,6 +37,7 @@ PAGE_CSS = """
 </style>
 """
 
+context.require_app("pages/scenarios.py")
 settings = context.settings()
 db = context.store()
 st.html(CSS + PAGE_CSS)

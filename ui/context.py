@@ -13,6 +13,17 @@ from apichat.services import ServiceStatus, ensure_service
 from apichat.store import Store
 
 
+def require_app(page: str) -> None:
+    """Go through app.py when a page runs without it.
+
+    On a fresh server, a deep link (e.g. /inspector) makes Streamlit run the page straight from the
+    pages/ folder, before app.py has declared the navigation: no sidebar, no receiver, no sandbox.
+    """
+    if not st.session_state.get("_app_ran"):
+        st.session_state["_return_to"] = page
+        st.switch_page("app.py")
+
+
 def settings() -> Settings:
     try:
         return _settings()

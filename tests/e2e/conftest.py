@@ -20,9 +20,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 class Console:
     """A running console: Streamlit, with the receiver and sandbox it started itself."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, receiver_port: int | None = None):
         self.tmp = tmp
-        self.port, self.receiver_port, self.sandbox_port = free_port(), free_port(), free_port()
+        self.port, self.receiver_port, self.sandbox_port = free_port(), receiver_port or free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.receiver_url = f"http://127.0.0.1:{self.receiver_port}"
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
