@@ -34,6 +34,20 @@ def ensure_env_profile(store: Store, settings: Settings) -> dict | None:
     return profile
 
 
+def complete_env_profile(store: Store, settings: Settings, client_factory=None) -> dict | None:
+    """Fetch the bot_url of the `env` profile from the partner API when only the partner key was given."""
+    from .client import PartnerClient
+
+    env = settings.env_profile
+    if env is None or env.bot_url or not (env.partner_key and env.workspace_id):
+        return None
+    client = (client_factory or PartnerClient)(env.base_url, env.partner_key, env.workspace_id, store=store,
+                                               profile="env")
+    current = client.get_webhook()
+    return store.save_profile("env", webhook_url=current.get("webhook_url", ""),
+                              webhook_status=current.get("webhook_status", ""), bot_url=current.get("bot_url", ""))
+
+
 def connect_sandbox(store: Store, settings: Settings, client_factory=None) -> dict:
     """Make the `sandbox` profile point at the embedded sandbox, with its webhook set and verified.
 

@@ -67,6 +67,10 @@ def services() -> dict[str, ServiceStatus]:
         found["sandbox"] = ServiceStatus("sandbox", cfg.sandbox_url, "disabled", "APICHAT_SANDBOX=0")
     db = store()
     profiles.ensure_env_profile(db, cfg)
+    try:
+        profiles.complete_env_profile(db, cfg)
+    except Exception as exc:  # shown at the top of the page; the console still opens
+        found["receiver"].problem = f"The `env` profile's webhook could not be read from UChat: {exc}"
     if found["sandbox"].ok and found["receiver"].ok:
         try:
             profiles.connect_sandbox(db, cfg)

@@ -20,14 +20,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 class Console:
     """A running console: Streamlit, with the receiver and sandbox it started itself."""
 
-    def __init__(self, tmp: Path, receiver_port: int | None = None):
+    def __init__(self, tmp: Path, receiver_port: int | None = None, **env: str):
         self.tmp = tmp
         self.port, self.receiver_port, self.sandbox_port = free_port(), receiver_port or free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.receiver_url = f"http://127.0.0.1:{self.receiver_port}"
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         self.env = process_env(tmp, APICHAT_RECEIVER_PORT=str(self.receiver_port),
-                               APICHAT_SANDBOX_PORT=str(self.sandbox_port), APICHAT_POLL_SECONDS="0.5")
+                               APICHAT_SANDBOX_PORT=str(self.sandbox_port), APICHAT_POLL_SECONDS="0.5", **env)
         self.db_path = self.env["APICHAT_DB"]
         self.log_path = tmp / "streamlit.log"
         self.log = open(self.log_path, "wb")
