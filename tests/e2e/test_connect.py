@@ -56,6 +56,9 @@ def test_set_get_remove_webhook_on_a_hand_made_profile(page, console):
     expect(fields(page).get_by_label("Partner API key", exact=True)).to_have_attribute("type", "password")
     expect(page.get_by_text(f"{console.receiver_url}/webhook/{name}", exact=True)).to_be_visible()
 
+    page.get_by_role("button", name="Check URL").click()  # the receiver's /healthz through that URL
+    expect(result(page)).to_contain_text(f"Reachable. {console.receiver_url}/healthz answers", timeout=TIMEOUT)
+
     page.get_by_role("button", name="Set webhook").click()
     expect(result(page)).to_contain_text("Webhook set and verified", timeout=TIMEOUT)
     expect(result(page)).to_contain_text(f"{console.sandbox_url}/api/apichat/")

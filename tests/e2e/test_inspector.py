@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from apichat.store import Store
 from tests.conftest import wait_until
+from tests.e2e.chat_helpers import new_conversation, send
 
 TIMEOUT = 20_000
 
@@ -65,26 +66,27 @@ def deliveries_for(store: Store, contact: str) -> list[dict]:
 def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(page, console):
     store = Store(console.db_path)
     sandbox_profile(store)
-    composer = page.get_by_test_id("stChatInputTextArea")
-    greeting = bubbles(page, "I'm Bean, the assistant of Northwind Coffee")
+    contact = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Persona").input_value().split(" · ")[-1]
+    first_id = max([0, *(d["id"] for d in store.list_deliveries(limit=1))])
+    greeting, helping = "I'm Bean, the assistant of Northwind Coffee", "Here's everything I can do"
 
-    def say(text: str) -> None:
-        composer.fill(text)
-        composer.press("Enter")
+    def stored(outcome: str, text: str, count: int) -> list[dict]:
+        return wait_until(lambda: len(found := [
+            d for d in deliveries_for(store, contact) if d["id"] > first_id and d["outcome"] == outcome
+            and text.encode() in bytes(d["body"])]) == count and found, 20, message=f"{count} {outcome} {text!r}")
 
-    say("hi")  # a new contact is greeted first: get that out of the way
-    expect(greeting).to_have_count(1, timeout=TIMEOUT)
+    new_conversation(page)  # an empty thread, whatever earlier tests did
+    send(page, "hi")  # a new contact is greeted first: get that out of the way
+    stored("accepted", greeting, 1)
     requests.post(f"{console.sandbox_url}/sandbox/faults", json={"fault": "bad_signature", "count": 1},
                   timeout=5).raise_for_status()
-    say("help")
-    wait_until(lambda: store.list_deliveries(outcome="rejected", text="Here's everything I can do"), 20,
-               message="the badly signed reply to be rejected")
-    say("hi")  # the fault is used up: this reply is signed right and arrives after the rejected one
-    expect(greeting).to_have_count(2, timeout=TIMEOUT)
-    expect(bubbles(page, "Here's everything I can do")).to_have_count(0)  # the rejected reply is not in the chat
-    contact = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Persona").input_value().split(" · ")[-1]
-    rejected = [d for d in deliveries_for(store, contact) if d["outcome"] == "rejected"]
-    assert len(rejected) == 1 and rejected[0]["message_id"] is None and rejected[0]["status_code"] == 401
+    send(page, "help")
+    rejected = stored("rejected", helping, 1)
+    assert rejected[0]["message_id"] is None and rejected[0]["status_code"] == 401
+    send(page, "hi")  # the fault is used up: this reply is signed right and arrives after the rejected one
+    stored("accepted", greeting, 2)
+    expect(bubbles(page, greeting)).to_have_count(2, timeout=TIMEOUT)
+    expect(bubbles(page, helping)).to_have_count(0)  # the rejected reply is not in the chat
 
     open_inspector(page)
     choose(page, "Outcome", "rejected")
