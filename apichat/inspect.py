@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
@@ -103,24 +103,11 @@ def from_delivery(row: dict) -> Entry:
 
 
 def from_request(row: dict) -> Entry:
-    error = row.get("error") or ""
-    reason = error or ("" if request_outcome(row) == "sent" else _error_message(row.get("response_body") or ""))
     return Entry(key=f"r-{row['id']}", source="request", id=row["id"], at=row["created_at"],
                  profile=row["profile"], direction="out", target=request_target(row), outcome=request_outcome(row),
-                 reason=reason, flow_ns="", action=row["method"], kind=request_kind(row),
+                 reason=row.get("error") or "", flow_ns="", action=row["method"], kind=request_kind(row),
                  size=len((row.get("request_body") or "").encode()), status=row["status"],
                  duration_ms=row["duration_ms"], message_id=row["message_id"])
-
-
-def _error_message(body: str) -> str:
-    """UChat's documented error body is {"message": ...}; anything else is shown as its start."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body[:300]
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"]
-    return body[:300]
 
 
 def timeline(deliveries: list[dict], sent: list[dict]) -> list[Entry]:
@@ -548,9 +535,6 @@ class Probe:
     ok: bool
     message: str
     warning: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def probe_receiver(url: str, local_url: str | None = None, session: requests.Session | None = None,

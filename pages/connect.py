@@ -51,27 +51,26 @@ def receiver_base(url: str) -> str:
 
 # ---------------------------------------------------------------- fields
 
-def field_key(name: str, field: str) -> str:
+def field_key(field: str) -> str:
     return f"cx-field-{field}"  # one set of fields, refilled when another profile is picked
 
 
 def load_fields(profile: dict) -> None:
     """The fields show the stored profile when it is picked (typed values are kept until then)."""
     reload = st.session_state.pop("cx-reload", None) == profile["name"]
-    if reload or st.session_state.get("cx-loaded") != profile["name"] or field_key("", "base_url") not in \
-            st.session_state:
+    if reload or st.session_state.get("cx-loaded") != profile["name"] or field_key("base_url") not in st.session_state:
         for field, *_ in FIELDS:
-            st.session_state[field_key(profile["name"], field)] = profile.get(field) or ""
+            st.session_state[field_key(field)] = profile.get(field) or ""
         st.session_state["cx-loaded"] = profile["name"]
 
 
-def typed(name: str) -> dict:
-    return {field: (st.session_state.get(field_key(name, field)) or "").strip() for field, *_ in FIELDS}
+def typed() -> dict:
+    return {field: (st.session_state.get(field_key(field)) or "").strip() for field, *_ in FIELDS}
 
 
 def save_typed(name: str) -> tuple[dict | None, str]:
     """Store what is typed; (profile, "") or (None, why not)."""
-    values = typed(name)
+    values = typed()
     if values["base_url"] and not values["base_url"].startswith(("http://", "https://")):
         return None, f"The base URL must start with http:// or https:// (got {values['base_url']!r})."
     values["base_url"] = values["base_url"].rstrip("/")
@@ -79,7 +78,7 @@ def save_typed(name: str) -> tuple[dict | None, str]:
 
 
 def generate_key(name: str) -> None:
-    st.session_state[field_key(name, "verify_key")] = profiles.new_verify_key()
+    st.session_state[field_key("verify_key")] = profiles.new_verify_key()
     st.session_state[f"cx-note-{name}"] = "A new verification key is typed in. Set webhook stores it and sends it to UChat."
 
 
@@ -279,12 +278,12 @@ with left, st.container(border=True, key="cx-keys"):
     for field, label, secret, help_text in FIELDS:
         if field == "verify_key":
             with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-                st.text_input(label, key=field_key(name, field), type="default" if show else "password",
+                st.text_input(label, key=field_key(field), type="default" if show else "password",
                               help=help_text)
                 st.button("Generate", key=f"cx-gen-{name}", icon=":material/autorenew:", on_click=generate_key,
                           args=(name,), help="A new random key (profiles.new_verify_key).")
         else:
-            st.text_input(label, key=field_key(name, field), type="password" if secret and not show else "default",
+            st.text_input(label, key=field_key(field), type="password" if secret and not show else "default",
                           help=help_text, placeholder=UCHAT_BASE_URL if field == "base_url" else None)
     note = st.session_state.pop(f"cx-note-{name}", None)
     if note:

@@ -60,8 +60,7 @@ def table_state() -> dict:
         deliveries, sent = fetch(f)
         state = st.session_state["in-state"] = {
             "filters": f, "entries": inspect.timeline(deliveries, sent)[:MAX_ROWS], "generation": next_generation(),
-            "last_delivery": max((d["id"] for d in deliveries), default=0) or latest_id("d"),
-            "last_request": max((r["id"] for r in sent), default=0) or latest_id("r")}
+            "last_delivery": latest_id("d"), "last_request": latest_id("r")}
     return state
 
 
@@ -162,11 +161,15 @@ COLUMNS = {
 def watch() -> None:
     """The poll: a cheap query for entries newer than the newest shown; the page is redrawn only when some came."""
     state = table_state()
+    newest = latest_id("d"), latest_id("r")
+    if newest == (state["last_delivery"], state["last_request"]):
+        return
     deliveries, sent = fetch(state["filters"], state["last_delivery"], state["last_request"])
+    # rows that do not match the filters are passed over once, not scanned again at every poll
+    state["last_delivery"] = max([newest[0], *(d["id"] for d in deliveries)])
+    state["last_request"] = max([newest[1], *(r["id"] for r in sent)])
     if deliveries or sent:
         state["entries"] = (inspect.timeline(deliveries, sent) + state["entries"])[:MAX_ROWS]
-        state["last_delivery"] = max([state["last_delivery"], *(d["id"] for d in deliveries)])
-        state["last_request"] = max([state["last_request"], *(r["id"] for r in sent)])
         state["generation"] = next_generation()  # a new table: positions moved, the picked row is selected again
         st.rerun(scope="app")
 
@@ -294,7 +297,7 @@ def delivery_detail(d: dict) -> None:
         link_to_message(d["message_id"], "Same body as")
     else:
         link_to_message(d["message_id"], "Became")
-    if d["outcome"] in ("rejected",) and not d["message_id"]:
+    if d["outcome"] == "rejected":
         st.caption("Rejected deliveries never reach the chat.")
     replay_block(d)
     body_tab, headers_tab, curl_tab = st.tabs(["Body", "Headers", "curl"])
@@ -367,7 +370,8 @@ st.markdown("### Inspector")
 st.caption("Every webhook the receiver got (accepted, duplicate, rejected, handshake) and every request the console "
            "sent (partner API, bot_url), newest first, as it happens.")
 
-names = sorted({p["name"] for p in db.list_profiles()})
+shown = st.session_state.get("in-state", {}).get("entries", [])
+names = sorted({p["name"] for p in db.list_profiles()} | {e.profile for e in shown if e.profile})  # deleted ones too
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     st.selectbox("Profile", [ALL, *names], key="in-profile", width=140)
     st.selectbox("Direction", list(DIRECTIONS), format_func=DIRECTIONS.get, key="in-direction", width=130,

@@ -277,12 +277,13 @@ def test_timeline_merges_newest_first_and_describes_requests(store, receiver):
                          response_body='{"status":"ok"}', duration_ms=12.3, message_id=5)
     store.record_request(profile="p", target="partner", method="GET", url="https://u/api/partner/workspace/1/"
                          "apichat-webhook", request_headers={}, request_body="", status=401,
-                         response_body='{"message":"Invalid partner API key"}', duration_ms=4.0)
+                         response_body='{"message":"Invalid partner API key"}', duration_ms=4.0,
+                         error="HTTP 401: Invalid partner API key")  # as the client records a failure
     entries = inspect.timeline(store.list_deliveries(), store.list_requests())
     assert [e.key for e in entries] == ["r-2", "r-1", "d-1"]
     partner, bot, delivery = entries
     assert (partner.target, partner.outcome, partner.kind, partner.reason) == (
-        "partner API", "failed", "get webhook", "Invalid partner API key")
+        "partner API", "failed", "get webhook", "HTTP 401: Invalid partner API key")
     assert (bot.target, bot.outcome, bot.kind, bot.message_id) == ("bot_url", "sent", "postback", 5)
     assert (delivery.direction, delivery.outcome, delivery.flow_ns, delivery.kind) == ("in", "accepted", "f123", "text")
     assert delivery.row()["direction"].endswith("webhook") and bot.row()["ms"] == 12
