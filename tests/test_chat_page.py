@@ -35,7 +35,9 @@ def bot_says(db: Store, conv: dict, body: dict) -> int:
 
 
 def open_page() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "chat.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(ROOT / "pages" / "chat.py"), default_timeout=30)
+    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
+    return at.run()
 
 
 def test_every_page_file_is_registered_in_navigation():
