@@ -6,6 +6,7 @@ import mimetypes
 import os
 import re
 import secrets
+import stat
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -36,6 +37,28 @@ def save_upload(media_dir: str, filename: str, data: bytes) -> tuple[str, str]:
     with open(os.path.join(folder, name), "wb") as fh:
         fh.write(data)
     return token, name
+
+
+def media_path(media_dir: str, token: str, name: str) -> str | None:
+    """The path of a saved file `name` under `token`, or None when there is no such file to serve.
+
+    Only a regular file directly inside the token's folder qualifies: the names must be ones
+    `save_upload` makes, and neither the folder nor the file may be a symlink (which could point
+    anywhere on disk, e.g. at the store) — `send_from_directory` alone would follow one.
+    """
+    if not isinstance(token, str) or not isinstance(name, str):
+        return None
+    if not TOKEN_RE.match(token) or clean_filename(name) != name:
+        return None
+    root = os.path.realpath(media_dir)  # the media dir itself may be a symlink the user chose
+    folder = os.path.join(root, token)
+    path = os.path.join(folder, name)
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode) or not stat.S_ISREG(os.lstat(path).st_mode):
+            return None  # a symlink, a FIFO, a device or nothing at all
+    except OSError:
+        return None
+    return path if os.path.realpath(path) == path else None
 
 
 def media_url(public_url: str, token: str, name: str) -> str:

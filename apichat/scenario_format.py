@@ -27,15 +27,21 @@ LIST_KEYS = ("exactly", "any_order", "include", "exclude", "count")
 BUTTON_KEYS = ("title", "payload", "url", "type")
 CARDS_KEYS = ("count", "titles", "ratio")
 MAX_FILE_BYTES = 512 * 1024
+MAX_VALUES = 50_000  # once aliases are expanded
+MAX_DEPTH = 64  # a real scenario nests about 8 deep; PyYAML and the checks below recurse per level
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|minutes?)?\s*$", re.IGNORECASE)
+
+
+LINE_BREAKS_RE = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 class ScenarioError(ValueError):
     """Problems with a scenario file, each one line `file:line: problem`."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+        # a key or value quoted from the file may hold a line break: shown escaped, one problem stays one line
+        self.problems = [LINE_BREAKS_RE.sub(lambda m: repr(m.group())[1:-1], p) for p in problems]
+        super().__init__("\n".join(self.problems))
 
 
 class _Bad(Exception):
@@ -370,26 +376,57 @@ def _value(node: yaml.Node) -> Any:
         return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
     except yaml.YAMLError as exc:
         raise _Bad(node, f"cannot read this value: {getattr(exc, 'problem', None) or exc}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # e.g. `!!int abc`, 5,000 digits
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise _Bad(node, f"cannot read this value: {why}") from None
 
 
-def _expanded_size(root: yaml.Node, limit: int = 50_000) -> int:
-    """How many nodes the document has once aliases are expanded (stops counting past `limit`)."""
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to compose values nested deeper than MAX_DEPTH (it recurses per level)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values are nested more than {MAX_DEPTH} deep",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _expanded_size(root: yaml.Node, limit: int = MAX_VALUES) -> tuple[int, int]:
+    """(nodes, depth) of the document once aliases are expanded, counted without recursion (aliases of
+    aliases nest deeper than the text shows); a cycle counts as `limit` nodes."""
     sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        sizes[id(node)] = limit  # a node reached again while being counted: a cycle, count it as too big
-        if isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(k) + size(v) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(v) for v in node.value)
-        else:
-            total = 1
-        sizes[id(node)] = min(total, limit)
-        return sizes[id(node)]
-
-    return size(root)
+    depths: dict[int, int] = {}
+    entered: set[int] = set()  # the nodes whose children are being counted: the path from the root
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = min(limit, 1 + sum(sizes[id(c)] for c in children))
+            depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+            entered.discard(key)
+            continue
+        if key in sizes:
+            continue
+        if key in entered:
+            return limit, depths.get(id(root), 0)
+        entered.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)], depths[id(root)]
 
 
 def _mapping(node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -701,17 +738,26 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         if "\t" in line[:len(line) - len(line.lstrip())]:
             raise ScenarioError([f"{path}:{number}: a tab indents this line; YAML needs spaces"])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = mark.line + 1 if mark else 1
         raise ScenarioError([f"{path}:{where}: not valid YAML: {exc.problem or exc.context}"]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL or U+001F
+        where = text[:exc.position].count("\n") + 1
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ScenarioError([f"{path}:{where}: not valid YAML: the character {what} is not allowed in a YAML "
+                             "file"]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError([f"{path}:1: not valid YAML: {exc}"]) from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ScenarioError([f"{path}:1: not valid YAML: {first}"]) from None
     if root is None:
         raise ScenarioError([f"{path}:1: the file is empty; a scenario needs at least `steps:`"])
-    if _expanded_size(root) >= 50_000:
+    size, depth = _expanded_size(root)
+    if size >= MAX_VALUES:
         raise ScenarioError([f"{path}:1: the file expands to too many values (aliases of aliases?)"])
+    if depth > MAX_DEPTH:
+        raise ScenarioError([f"{path}:1: the file nests values more than {MAX_DEPTH} deep (aliases of aliases?)"])
     try:
         top = _mapping(root, "the scenario", TOP_KEYS)
     except _Bad as exc:

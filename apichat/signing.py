@@ -95,5 +95,14 @@ def _altered_variants(raw: bytes):
 
 
 def constant_time_equal(given: str, expected: str) -> bool:
-    """Compare two secrets without leaking where they differ."""
-    return hmac.compare_digest(_bytes(given), _bytes(expected))
+    """Compare two secrets without leaking where they differ, nor how long the expected one is.
+
+    Both are hashed first, so the comparison always runs over 32 bytes (compare_digest returns at
+    once on a length mismatch). Any text is accepted: a lone surrogate (JSON's "\\ud800") is hashed
+    as its raw code unit, so it can never equal a key, which is valid text.
+    """
+    def digest(value: str) -> bytes:
+        raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).digest()
+
+    return hmac.compare_digest(digest(given), digest(expected))

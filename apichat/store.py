@@ -51,6 +51,21 @@ def _now() -> float:
     return time.time()
 
 
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` as SQLite can keep it (UTF-8): a lone surrogate, which JSON's valid escape "\\ud800" decodes
+    to, becomes U+FFFD rather than failing the write (and with it the webhook)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_RE.sub("\ufffd", text)
+    return text
+
+
 NEXT_DELIVERY_ID = "(SELECT IFNULL(MAX(id), 0) + 1 FROM deliveries)"
 INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
@@ -79,10 +94,10 @@ def _delivery_row(profile, route, method, headers, body, outcome, status_code, r
                   action, kind, body_size=None) -> tuple:
     """The values of INSERT_DELIVERY but message_id (index 8 is the body's SHA-256, 9 the outcome, 11 the reason)."""
     body = body or b""
-    return (_now(), profile, route, method, remote_addr, json.dumps(masked_headers(dict(headers))),
-            body[:BODY_CAP_BYTES], len(body) if body_size is None else body_size,
-            hashlib.sha256(body).hexdigest() if body else "", outcome, status_code, reason[:2000],
-            flow_ns[:200], action[:200], kind)
+    return (_now(), storable(profile), storable(route), storable(method), storable(remote_addr),
+            json.dumps(masked_headers(dict(headers))), body[:BODY_CAP_BYTES], len(body) if body_size is None else
+            body_size, hashlib.sha256(body).hexdigest() if body else "", outcome, status_code,
+            storable(reason[:2000]), storable(flow_ns[:200]), storable(action[:200]), kind)
 
 
 def _dict(row: sqlite3.Row | None) -> dict | None:
@@ -323,8 +338,8 @@ class Store:
             cur = conn.execute(
                 "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, "
                 "created_at, updated_at) VALUES (?, 'out', 'contact', ?, ?, ?, ?, 'sending', ?, ?)",
-                (conversation, kind, text, json.dumps(data, ensure_ascii=False),
-                 json.dumps(raw, ensure_ascii=False), now, now))
+                (conversation, kind, storable(text), storable(json.dumps(data, ensure_ascii=False)),
+                 storable(json.dumps(raw, ensure_ascii=False)), now, now))
             return cur.lastrowid
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
@@ -382,9 +397,9 @@ class Store:
         item = _Webhook(
             row=_delivery_row(profile, route, method, headers, body, "accepted", 200, "", remote_addr, flow_ns,
                               action, message.kind),
-            profile=profile, author=message.author, kind=message.kind, text=message.text[:TEXT_CAP_CHARS],
-            data=json.dumps(message.to_dict(raw=False), ensure_ascii=False),
-            raw=body.decode("utf-8", errors="replace"), contact=message.sender_id or "(unknown contact)",
+            profile=profile, author=message.author, kind=message.kind, text=storable(message.text[:TEXT_CAP_CHARS]),
+            data=storable(json.dumps(message.to_dict(raw=False), ensure_ascii=False)),
+            raw=body.decode("utf-8", errors="replace"), contact=storable(message.sender_id or "(unknown contact)"),
             conv_id=message.conv_id if isinstance(message.conv_id, int) else None)
         with self._pending_lock:
             self._pending.append(item)
@@ -490,8 +505,8 @@ class Store:
                 "INSERT INTO requests (created_at, profile, target, method, url, request_headers, request_body, "
                 "status, response_body, duration_ms, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), profile, target, method, url, json.dumps(masked_headers(request_headers)),
-                 request_body[:TEXT_CAP_CHARS], status, (response_body or "")[:TEXT_CAP_CHARS], duration_ms,
-                 error[:2000], message_id))
+                 storable(request_body[:TEXT_CAP_CHARS]), status, storable((response_body or "")[:TEXT_CAP_CHARS]),
+                 duration_ms, storable(error[:2000]), message_id))
             return cur.lastrowid
 
     def list_requests(self, *, profile: str | None = None, text: str | None = None, after_id: int = 0,

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from apichat import signing
 from apichat.config import Settings, load_settings
-from apichat.media import TOKEN_RE, clean_filename, guess_type
+from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
 
@@ -47,6 +47,15 @@ def _json_body(raw: bytes) -> tuple[Any, str]:
         return None, "nested too deeply"
     except ValueError as exc:
         return None, str(exc)
+
+
+def _is_text(value: str) -> bool:
+    """True when `value` can be sent as UTF-8 (a lone surrogate cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
@@ -96,7 +105,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
                                   reason=reason, remote_addr=request.remote_addr or "", **extra)
         except Exception:  # the answer to the sender matters more than the log entry
             log.exception("could not record a %s delivery", outcome)
-        log.info("%s %s -> %s %s (%s)", request.method, request.path, status, outcome, reason)
+        log.info("%s %r -> %s %s (%s)", request.method, request.path, status, outcome, reason)
 
     def refuse(status: int, reason: str, profile: str, raw: bytes | None, outcome: str = "rejected", **extra):
         deliver(status, outcome, reason, profile, raw, **extra)
@@ -113,7 +122,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
             return refuse(413, f"body larger than {settings.max_body_bytes} bytes", label, None,
                           body_size=request.content_length or 0)
         if profile is None:
-            reason = f"no profile named '{name}'" if name else "no connection profile is set up yet"
+            reason = f"no profile named {name!r}" if name else "no connection profile is set up yet"
             return refuse(404, reason, label, raw)
 
         data, not_json = _json_body(raw) if raw else (None, "the body is empty")
@@ -138,6 +147,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
             reason = ("this profile has no verification key" if not key
                       else "hub_verify_token does not match the profile's verification key")
             return refuse(403, reason, name, raw, kind="handshake")
+        if not _is_text(hub["challenge"]):  # JSON's "\ud800" escape: no bytes could echo it exactly
+            return refuse(400, "hub_challenge is not valid text (a lone UTF-16 surrogate)", name, raw,
+                          kind="handshake")
         deliver(200, "handshake", "verified: answered the challenge", name, raw, kind="handshake")
         return Response(hub["challenge"], status=200, mimetype="text/plain")
 
@@ -166,15 +178,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
 
     @app.get("/media/<token>/<filename>")
     def media(token: str, filename: str):
-        if not TOKEN_RE.match(token) or clean_filename(filename) != filename:
-            return jsonify(status="error", reason="no such file"), 404
-        folder = os.path.join(os.path.abspath(settings.media_dir), token)
-        if not os.path.isfile(os.path.join(folder, filename)):
+        path = media_path(settings.media_dir, token, filename)  # no traversal, no symlinks, regular files only
+        if path is None:
             return jsonify(status="error", reason="no such file"), 404
         mimetype = guess_type(filename)
         inline = mimetype.startswith(INLINE_TYPES)
-        response = send_from_directory(folder, filename, mimetype=mimetype, as_attachment=not inline,
-                                       max_age=3600)
+        response = send_file(path, mimetype=mimetype, as_attachment=not inline, download_name=filename,
+                             max_age=3600)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
@@ -194,7 +204,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %r", request.method, request.path)
         return jsonify(status="error", reason=f"internal error: {type(exc).__name__}"), 500
 
     return app
