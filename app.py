@@ -56,6 +56,7 @@ pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py")
          for path, title, icon in PAGES if (HERE / path).exists()]
 navigation = st.navigation(pages)
 if return_to := st.session_state.pop("_return_to", None):  # a deep link that came through require_app
-    st.switch_page(return_to)
+    page, query = return_to
+    st.switch_page(page, query_params=query or None)
 sidebar_status(found)
 navigation.run()

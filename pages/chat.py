@@ -56,6 +56,14 @@ def open_conversation(conv_id: int) -> None:
     st.session_state["conversation"] = row["id"]
 
 
+def new_conversation() -> None:
+    """A fresh conversation_id; an empty current conversation is already fresh, so it is kept."""
+    current = st.session_state.get("conversation")
+    if current and db.get_conversation(current) and db.count_messages(current) == 0:
+        return
+    open_conversation(db.next_conv_id(profile["name"], st.session_state["persona"]))
+
+
 def current_conversation(persona: dict) -> dict:
     row = db.get_conversation(st.session_state.get("conversation") or 0)
     if row is None or row["profile"] != profile["name"] or row["contact_id"] != persona["id"]:
@@ -152,8 +160,7 @@ with st.sidebar:
 
     st.subheader("Conversations")
     with st.container(horizontal=True, gap="small"):
-        st.button("New conversation", icon=":material/add_comment:", key="conv-new", on_click=open_conversation,
-                  args=(db.next_conv_id(profile["name"], persona["id"]),))
+        st.button("New conversation", icon=":material/add_comment:", key="conv-new", on_click=new_conversation)
         with st.popover("Open id", icon=":material/tag:"):
             typed = st.number_input("conversation_id", min_value=0, step=1, value=int(conversation["conv_id"]),
                                     key="conv-typed")

@@ -256,7 +256,7 @@ def respond(payload: dict, *, media_base: str, first_contact: bool = False, slow
     name = (sender.get("name") or "").split(" ")[0] or "there"
     ctx = Context(Outgoing(sender["id"], payload["conversation_id"]), name, media_base, slow_seconds)
     answer = _dispatch(ctx, payload)
-    if first_contact and answer.command not in ("greeting", "help"):
+    if first_contact and answer.command not in ("greeting", "help_text"):
         answer.replies = greeting(ctx) + answer.replies
     return answer
 

@@ -121,3 +121,17 @@ def test_persona_and_conversation_switching_keep_threads_apart(store):
 def test_page_files_stay_ui_only():
     for page in Path(ROOT / "pages").glob("*.py"):
         assert "sqlite3" not in page.read_text(), f"{page.name} opens SQLite itself"
+
+
+def test_new_conversation_gives_a_fresh_id_once_and_keeps_an_empty_one(store):
+    at = open_page()
+    first = store.get_conversation(at.session_state["conversation"])
+    at.button(key="conv-new").click().run()
+    assert at.session_state["conversation"] == first["id"], "an empty conversation was replaced by another"
+    bot_says(store, first, {"text": "hello", "type": "text"})
+    at.button(key="conv-new").click().run()
+    second = store.get_conversation(at.session_state["conversation"])
+    assert second["id"] != first["id"] and second["conv_id"] > first["conv_id"]
+    at.button(key="conv-new").click().run()
+    assert at.session_state["conversation"] == second["id"]
+    assert len(store.list_conversations("p1", "ana")) == 2

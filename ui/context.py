@@ -20,7 +20,7 @@ def require_app(page: str) -> None:
     pages/ folder, before app.py has declared the navigation: no sidebar, no receiver, no sandbox.
     """
     if not st.session_state.get("_app_ran"):
-        st.session_state["_return_to"] = page
+        st.session_state["_return_to"] = (page, st.query_params.to_dict())
         st.switch_page("app.py")
 
 

@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from apichat.media import guess_type
 from apichat.payloads import safe_url
@@ -49,7 +50,18 @@ def meta_line(row: dict, reply_to: dict | None, demo: bool) -> None:
         st.html(f'<span class="acc-meta">{" · ".join(parts)}</span>', width="content")
         if not demo:
             with st.popover("{ }", help="Raw JSON of this message", type="tertiary"):
+                if row.get("delivery"):
+                    inspector_link(row["delivery"])
                 st.json(_raw(row), expanded=True)
+
+
+def inspector_link(delivery: int) -> None:
+    """The webhook delivery this message came from, opened in the Inspector (same session)."""
+    try:
+        st.page_link("pages/inspector.py", label=f"Delivery d-{delivery} in the Inspector",
+                     query_params={"delivery": delivery}, icon=":material/manage_search:")
+    except StreamlitAPIException:  # a page run outside app.py's navigation (AppTest) has nowhere to link to
+        pass
 
 
 def buttons(items: list[dict], key: str, on_postback, disabled: bool = False) -> None:

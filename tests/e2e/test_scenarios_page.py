@@ -8,6 +8,7 @@ import sqlite3
 from playwright.sync_api import expect
 
 from apichat.scenario_format import parse_scenario
+from tests.e2e.chat_helpers import new_conversation, send
 
 FAILING = """name: Menu regression
 contact: {name: Quinn QA}
@@ -85,15 +86,12 @@ def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
 
 
 def test_a_chat_saved_as_a_scenario_replays_green(page):
-    page.get_by_role("button", name="New conversation").click()
-    composer = page.locator('[data-testid="stChatInputTextArea"]')
-    composer.fill("hi")
-    composer.press("Enter")
+    conv_id = str(new_conversation(page))
+    send(page, "hi")
     expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="I'm Bean")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="☕ Products").last.click()
     expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="this week's bestsellers")) \
         .to_be_visible(timeout=30_000)
-    conv_id = re.search(r"conversation_id (\d+)", page.get_by_text("conversation_id").first.inner_text()).group(1)
 
     page.get_by_role("button", name="Export").click()
     with page.expect_download() as download:
