@@ -30,7 +30,10 @@ PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify
                   "bot_url", "webhook_url", "webhook_status")
 SECRET_FIELDS = ("partner_key", "flow_key", "verify_key")
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
-SECRET_HEADERS = ("authorization", "x-hub-signature-256", "cookie", "x-api-key")
+# X-Hub-Signature-256 is kept whole: it is an HMAC of a body that is stored anyway, not a secret, and the
+# Inspector needs it to explain a rejected delivery.
+SECRET_HEADERS = ("cookie", "x-api-key")
+SECRET_BODY_FIELDS = ("webhook_verification_key", "hub_verify_token", "verify_token")
 
 
 def masked_headers(headers: dict) -> dict:
@@ -40,11 +43,36 @@ def masked_headers(headers: dict) -> dict:
         if name.lower() == "authorization":
             scheme, _, token = str(value).partition(" ")
             out[name] = f"{scheme} {mask(token)}" if token else mask(scheme)
-        elif name.lower() in SECRET_HEADERS[2:]:
+        elif name.lower() in SECRET_HEADERS:
             out[name] = mask(str(value))
         else:
             out[name] = value
     return out
+
+
+def _mask_fields(data) -> bool:
+    changed = False
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in SECRET_BODY_FIELDS and isinstance(value, str) and value:
+                data[key], changed = mask(value), True
+            else:
+                changed = _mask_fields(value) or changed
+    elif isinstance(data, list):
+        for item in data:
+            changed = _mask_fields(item) or changed
+    return changed
+
+
+def masked_body(text: str) -> str:
+    """A JSON body as it may be stored: verification keys (set/get webhook) reduced to their last characters."""
+    if not text or not any(field in text for field in SECRET_BODY_FIELDS):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(data, ensure_ascii=False) if _mask_fields(data) else text
 
 
 def _now() -> float:
@@ -499,13 +527,14 @@ class Store:
     def record_request(self, *, profile: str, target: str, method: str, url: str, request_headers: dict,
                        request_body: str, status: int | None, response_body: str, duration_ms: float,
                        error: str = "", message_id: int | None = None) -> int:
-        """Keep a request the console sent (partner API or bot_url); credentials masked."""
+        """Keep a request the console sent (partner API or bot_url); credentials and verification keys masked."""
         with self.write() as conn:
             cur = conn.execute(
                 "INSERT INTO requests (created_at, profile, target, method, url, request_headers, request_body, "
                 "status, response_body, duration_ms, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), profile, target, method, url, json.dumps(masked_headers(request_headers)),
-                 storable(request_body[:TEXT_CAP_CHARS]), status, storable((response_body or "")[:TEXT_CAP_CHARS]),
+                 storable(masked_body(request_body)[:TEXT_CAP_CHARS]), status,
+                 storable(masked_body(response_body or "")[:TEXT_CAP_CHARS]),
                  duration_ms, storable(error[:2000]), message_id))
             return cur.lastrowid
 

@@ -11,13 +11,13 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from apichat import signing
-from apichat.config import Settings, load_settings
+from apichat.config import Settings, load_settings, mask
 from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
@@ -88,6 +88,17 @@ def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
     return found
 
 
+def without_token(raw: bytes, token: str) -> bytes:
+    """A handshake body as it may be stored: the verification token masked in every encoding it may take."""
+    if len(token) < 4:
+        return raw
+    masked = mask(token).encode()
+    for form in {token, quote_plus(token, errors="surrogatepass"), quote(token, errors="surrogatepass"),
+                 json.dumps(token)[1:-1]}:
+        raw = raw.replace(form.encode("utf-8", errors="surrogatepass"), masked)
+    return raw
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
     """The receiver app: settings from the environment, overridden by `config`."""
     settings = config if isinstance(config, Settings) else load_settings().replace(**dict(config or {}))
@@ -136,6 +147,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
 
     def handshake(hub: dict[str, str], profile: dict, raw: bytes):
         name = profile["name"]
+        raw = without_token(raw, hub.get("verify_token", ""))  # what is stored and shown; checks use `hub`
         mode = hub.get("mode", "")
         if mode.strip().lower() != "subscribe":
             return refuse(400, f"hub_mode is {mode!r}, expected 'subscribe'", name, raw, kind="handshake")

@@ -498,3 +498,23 @@ def test_process_stays_up_under_bad_input(start_process, tmp_path):
                           (b"{", {"Content-Type": "application/json"})):
         assert requests.post(f"{base}/webhook", data=data, headers=headers, timeout=10).status_code < 500
     wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).status_code == 200, 5, message="healthy")
+
+
+def test_a_handshake_is_stored_without_the_verification_token(tmp_path):
+    from apichat.store import Store
+    from receiver import create_app
+
+    store = Store(str(tmp_path / "c.db"))
+    store.save_profile("p", verify_key="a-long-verification-token")
+    client = create_app({"db_path": str(tmp_path / "c.db")}, store=store).test_client()
+    for send in (lambda: client.post("/webhook/p", data={"hub_mode": "subscribe", "hub_challenge": "c1",
+                                                          "hub_verify_token": "a-long-verification-token"}),
+                 lambda: client.post("/webhook/p", json={"hub": {"mode": "subscribe", "challenge": "c2",
+                                                                 "verify_token": "a-long-verification-token"}}),
+                 lambda: client.post("/webhook/p", data={"hub_mode": "subscribe", "hub_challenge": "c3",
+                                                          "hub_verify_token": "a-wrong-token-of-someone"})):
+        assert send().status_code in (200, 403)
+    stored = [bytes(d["body"]) for d in store.list_deliveries()]
+    assert len(stored) == 3
+    assert not any(b"a-long-verification-token" in b or b"a-wrong-token-of-someone" in b for b in stored)
+    assert all(b"hub" in b for b in stored)  # the rest of the body is kept for debugging

@@ -517,3 +517,16 @@ def test_a_failed_write_rolls_back(store):
     assert store.get_setting("half") is None
     store.set_setting("after", "ok")  # the connection is usable again
     assert store.get_setting("after") == "ok"
+
+
+def test_the_request_log_keeps_no_verification_key_in_clear(tmp_path):
+    store = Store(str(tmp_path / "c.db"))
+    body = json.dumps({"webhook_url": "https://x/webhook/p", "webhook_verification_key": "secret-key-123456"})
+    answer = json.dumps({"status": "ok", "data": {"webhook_verification_key": "secret-key-123456", "bot_url": "u"}})
+    store.record_request(profile="p", target="partner", method="POST", url="https://uchat/api", request_headers={},
+                         request_body=body, status=200, response_body=answer, duration_ms=1.0)
+    row = store.list_requests()[0]
+    assert "secret-key-123456" not in row["request_body"] + row["response_body"]
+    assert json.loads(row["request_body"])["webhook_url"] == "https://x/webhook/p"
+    assert json.loads(row["response_body"])["data"]["bot_url"] == "u"
+    assert json.loads(row["response_body"])["data"]["webhook_verification_key"].endswith("3456")
