@@ -388,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     five = sum(n for s, n in totals.items() if s.isdigit() and s.startswith("5"))
     unanswered = sum(n for s, n in totals.items() if not s.isdigit() and s not in ("not sent (time)",
                                                                                   "closed (cut short)"))
-    print(f"deliveries stored: {dict(outcomes)}; integrity_check: {integrity}")
+    size = sum(f.stat().st_size for f in folder.glob("console.db*")) / 2**20
+    print(f"deliveries stored: {dict(outcomes)}; integrity_check: {integrity}; store {size:.0f} MiB")
     print(f"receiver RSS {before[0] // 1024} -> {after_stats[0] // 1024} MiB, open fds {before[1]} -> {after_stats[1]}")
 
     checks = {

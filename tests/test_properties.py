@@ -283,7 +283,7 @@ def handshake_request(client, path: str, encoding: str, fields: dict):
 
 
 @PROPERTY
-@given(encoding=st.sampled_from(ENCODINGS), separator=st.sampled_from(["_", "."]),
+@given(encoding=st.sampled_from(ENCODINGS), separator=st.sampled_from(["_", ".", "-"]),
        route=st.sampled_from(["/webhook", "/webhook/main", "/webhook/shop", "/webhook/nokey"]),
        mode=st.sampled_from(["subscribe", "Subscribe", " subscribe ", "unsubscribe", "", "subscribe!"]) | TEXT,
        token=TOKENS, challenge=st.none() | TEXT | st.text("0123456789abcdef", min_size=32, max_size=32))
