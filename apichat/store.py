@@ -25,6 +25,7 @@ from .schema import MIGRATIONS
 
 DUPLICATE_WINDOW_SECONDS = 600
 BODY_CAP_BYTES = 1024 * 1024
+REJECTED_BODY_CAP_BYTES = 64 * 1024
 TEXT_CAP_CHARS = 64 * 1024
 PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify_key",
                   "bot_url", "webhook_url", "webhook_status")
@@ -122,8 +123,11 @@ def _delivery_row(profile, route, method, headers, body, outcome, status_code, r
                   action, kind, body_size=None) -> tuple:
     """The values of INSERT_DELIVERY but message_id (index 8 is the body's SHA-256, 9 the outcome, 11 the reason)."""
     body = body or b""
+    # Anyone can post junk to a tunnel: a refused body keeps its first 64 KiB (its size and hash stay whole),
+    # so unsigned traffic cannot fill the disk a megabyte at a time.
+    cap = BODY_CAP_BYTES if outcome in ("accepted", "duplicate") else REJECTED_BODY_CAP_BYTES
     return (_now(), storable(profile), storable(route), storable(method), storable(remote_addr),
-            json.dumps(masked_headers(dict(headers))), body[:BODY_CAP_BYTES], len(body) if body_size is None else
+            json.dumps(masked_headers(dict(headers))), body[:cap], len(body) if body_size is None else
             body_size, hashlib.sha256(body).hexdigest() if body else "", outcome, status_code,
             storable(reason[:2000]), storable(flow_ns[:200]), storable(action[:200]), kind)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -390,7 +391,7 @@ def test_record_delivery_caps_the_body(store):
     delivery = store.get_delivery(store.record_delivery(
         profile="p", route="/webhook", method="POST", headers={"Authorization": "Bearer secret-token-1234"},
         body=big, outcome="rejected", status_code=401, reason="r" * 5000))
-    assert len(delivery["body"]) == store_module.BODY_CAP_BYTES and delivery["body_size"] == len(big)
+    assert len(delivery["body"]) == store_module.REJECTED_BODY_CAP_BYTES and delivery["body_size"] == len(big)
     assert len(delivery["reason"]) == 2000 and "secret-token" not in delivery["headers"]
     none = store.get_delivery(store.record_delivery(profile="p", route="/webhook", method="POST", headers={},
                                                     body=None, outcome="rejected", status_code=413, body_size=7))
@@ -530,3 +531,13 @@ def test_the_request_log_keeps_no_verification_key_in_clear(tmp_path):
     assert json.loads(row["request_body"])["webhook_url"] == "https://x/webhook/p"
     assert json.loads(row["response_body"])["data"]["bot_url"] == "u"
     assert json.loads(row["response_body"])["data"]["webhook_verification_key"].endswith("3456")
+
+
+def test_a_refused_body_is_kept_in_part_so_junk_cannot_fill_the_disk(tmp_path):
+    store = Store(str(tmp_path / "c.db"))
+    junk = b"x" * (900 * 1024)
+    store.record_delivery(profile="p", route="/webhook/p", method="POST", headers={}, body=junk,
+                          outcome="rejected", status_code=401, reason="no X-Hub-Signature-256 header")
+    row = store.list_deliveries()[0]
+    assert len(row["body"]) == 64 * 1024 and row["body_size"] == len(junk)
+    assert row["body_sha256"] == hashlib.sha256(junk).hexdigest()
