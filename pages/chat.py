@@ -14,7 +14,7 @@ from apichat.payloads import MEDIA_KINDS, file_type_for
 from ui import context, render
 from ui.html import CSS
 
-LIVE_WINDOW = 40  # messages the live part redraws; older ones are drawn once, above it
+LIVE_WINDOW = 40  # the latest messages drawn when a thread opens; "Load earlier" adds as many again
 
 context.require_app("pages/chat.py")
 settings = context.settings()
