@@ -17,8 +17,6 @@ import argparse
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +40,7 @@ from .scenario_format import (  # noqa: F401  (the public names of scenarios liv
     reply_data,
 )
 from .scenario_runner import Runner, RunResult, StepResult, percentile  # noqa: F401
-from .services import ROOT, probe
+from .services import ChildError, ChildProcess, free_port, probe
 from .store import Store
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -186,47 +184,17 @@ class Target:
     detail: str = ""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Child:
-    """A `python -m module` child whose output goes to a log file."""
+class _Child(ChildProcess):
+    """`python -m module`, as the console starts it; its failures are TargetErrors."""
 
     def __init__(self, module: str, args: list[str], env: dict, log_path: Path):
-        self.module, self.log_path = module, log_path
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(["-m", module, *args], env, log_path, name=f"python -m {module}")
 
     def wait_ready(self, url: str, service: str, seconds: float = 30.0) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise TargetError(f"python -m {self.module} exited with code {self.proc.returncode}: {self.tail()}")
-            if probe(url, service, timeout=0.5) == "ours":
-                return
-            time.sleep(0.1)
-        raise TargetError(f"python -m {self.module} did not answer on {url} within {seconds:.0f} s: {self.tail()}")
-
-    def tail(self) -> str:
-        self.log.flush()
         try:
-            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-5:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+            super().wait_ready(lambda: probe(url, service, timeout=0.5) == "ours", seconds)
+        except ChildError as exc:
+            raise TargetError(str(exc)) from None
 
 
 @contextmanager

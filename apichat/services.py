@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -94,3 +95,68 @@ def exit_with_parent() -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time process `pid` has used so far (Linux /proc), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class ChildError(RuntimeError):
+    """A child process exited, or did not become ready in time; the message ends with its log's tail."""
+
+
+class ChildProcess:
+    """`python ARGS` as a child that is stopped with its owner (scenario runs, benchmarks, tests)."""
+
+    def __init__(self, args: list[str], env: dict, log_path: str | Path, name: str | None = None):
+        self.name = name or " ".join(args[:2])
+        self.log_path = Path(log_path)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, ready, seconds: float = 30.0) -> None:
+        """Poll `ready()` until it is true; ChildError when the child exits or time runs out."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ChildError(f"{self.name} exited with code {self.proc.returncode}: {self.tail()}")
+            try:
+                if ready():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise ChildError(f"{self.name} was not ready within {seconds:.0f} s: {self.tail()}")
+
+    def tail(self, lines: int = 5) -> str:
+        self.log.flush()
+        return _tail(str(self.log_path), lines)
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self, sig=None) -> None:
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()

@@ -29,9 +29,9 @@ from pathlib import Path
 import requests
 
 from apichat.payloads import parse_bot_message
+from apichat.services import cpu_seconds, free_port
 from apichat.signing import sign
 from apichat.store import Store
-from bench.receiver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -53,11 +53,6 @@ def wait(condition, timeout: float, what: str):
             return value
         time.sleep(0.05)
     raise SystemExit(f"bench: timed out waiting for {what}")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -15,9 +15,7 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,18 +26,13 @@ from pathlib import Path
 
 import requests
 
+from apichat.services import ChildError, ChildProcess, free_port
 from apichat.signing import sign
 from apichat.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-verify-key"
 TARGET_RATIO = 0.6
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -64,47 +57,18 @@ class Result:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
-class Server:
+class Server(ChildProcess):
     """A subprocess serving HTTP on `port`, its output kept in a log file."""
 
     def __init__(self, name: str, args: list[str], env: dict, port: int, folder: Path):
-        self.name, self.port = name, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = folder / f"{name}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        super().__init__(args, env, folder / f"{name}.log", name=name)
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise SystemExit(f"{self.name} did not answer /healthz within {timeout}s:\n{self.log_path.read_text()}")
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time the process has used so far (Linux /proc), else None."""
         try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+            self.wait_ready(lambda: requests.get(f"{self.url}/healthz", timeout=1).status_code == 200, timeout)
+        except ChildError as exc:
+            raise SystemExit(f"bench: {exc}") from None
 
 
 def signed_bodies(prefix: str, count: int) -> list[tuple[bytes, dict]]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from apichat.services import ChildError, ChildProcess, free_port  # noqa: F401 (free_port: tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,12 +21,6 @@ def clean_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("UCHAT_", "APICHAT_")):
             monkeypatch.delenv(name, raising=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
@@ -44,43 +38,25 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message
     raise AssertionError(f"timed out after {timeout}s waiting for {message}; last error: {last_error!r}")
 
 
-class Process:
+class Process(ChildProcess):
     """A real `python -m ...` (or any) process, its output kept in a log file for failures."""
 
     def __init__(self, args: list[str], env: dict, log_path: Path, health_url: str | None = None):
-        self.args, self.log_path, self.health_url = args, log_path, health_url
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(args[1:] if args and args[0] == sys.executable else args, env, log_path)
+        self.args, self.health_url = args, health_url
         if health_url:
             self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
-        def healthy():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"process exited with {self.proc.returncode}:\n{self.output()}")
-            return requests.get(self.health_url, timeout=1).status_code == 200
         try:
-            wait_until(healthy, timeout, 0.1, f"{self.health_url} to answer")
-        except AssertionError:
+            self.wait_ready(lambda: requests.get(self.health_url, timeout=1).status_code == 200, timeout)
+        except ChildError:
             self.stop()
             raise AssertionError(f"{' '.join(self.args)} did not become healthy:\n{self.output()}") from None
 
     def output(self) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-5000:]
-
-    def stop(self, sig=None) -> None:
-        if self.proc.poll() is None:
-            if sig is None:
-                self.proc.terminate()
-            else:
-                self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
 
 
 def process_env(tmp_path: Path, **overrides: str) -> dict:
