@@ -77,9 +77,12 @@ def current_conversation(persona: dict) -> dict:
 @st.dialog("Contact persona")
 def persona_dialog(persona: dict | None) -> None:
     editing = persona is not None
+    if not editing and "persona-draft-id" not in st.session_state:  # one suggestion per dialog, kept on redraws
+        st.session_state["persona-draft-id"] = new_persona_id()
     with st.form("persona-form", border=False):
-        pid = st.text_input("Contact id (sender.id)", value=persona["id"] if editing else new_persona_id(),
-                            disabled=editing, help="UChat's UNIQUE BOT USER ID for this contact.")
+        where = {"value": persona["id"]} if editing else {"key": "persona-draft-id"}
+        pid = st.text_input("Contact id (sender.id)", disabled=editing,
+                            help="UChat's UNIQUE BOT USER ID for this contact.", **where)
         name = st.text_input("Name", value=persona["name"] if editing else "")
         email = st.text_input("Email", value=persona["email"] if editing else "")
         phone = st.text_input("Phone number", value=persona["phone"] if editing else "")
@@ -89,6 +92,7 @@ def persona_dialog(persona: dict | None) -> None:
                 return
             db.save_contact(pid.strip(), name.strip(), email.strip(), phone.strip())
             select_persona(pid.strip())
+            st.session_state.pop("persona-draft-id", None)
             st.rerun()
 
 

@@ -135,3 +135,4 @@ def test_new_conversation_gives_a_fresh_id_once_and_keeps_an_empty_one(store):
     at.button(key="conv-new").click().run()
     assert at.session_state["conversation"] == second["id"]
     assert len(store.list_conversations("p1", "ana")) == 2
+

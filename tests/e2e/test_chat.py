@@ -167,3 +167,19 @@ def test_demo_mode_hides_debugging_affordances(page, console):
     expect(bot_message_with(page, "I'm Bean")).to_be_visible()
     page.get_by_text("Demo mode").click()
     expect(page.get_by_text("sent ✓").first).to_be_visible(timeout=10_000)
+
+
+def test_a_new_persona_keeps_the_contact_id_typed_in(page, console):
+    page.get_by_test_id("stSidebar").get_by_role("button", name="New", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    contact_id = dialog.get_by_role("textbox", name="Contact id (sender.id)")
+    expect(contact_id).to_have_value(re.compile(r"^tester-[0-9a-f]{6}$"))
+    suggested = contact_id.input_value()
+    dialog.get_by_role("textbox", name="Name").fill("Quinn")  # a redraw of the dialog must not change the suggestion
+    expect(contact_id).to_have_value(suggested)
+    contact_id.fill("qa-custom-42")
+    dialog.get_by_role("button", name="Save persona").click()
+    expect(page.get_by_text(re.compile(r"contact qa-custom-42 · conversation_id"))).to_be_visible(timeout=15_000)
+    send(page, "hi")
+    bot_message_with(page, "Hi Quinn!")
+    assert console.received()[-1]["body"]["sender"]["id"] == "qa-custom-42"
