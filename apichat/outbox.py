@@ -31,7 +31,8 @@ def prepare(store: Store, conversation: dict, contact: dict, kind: str, *, text:
         data, text = {"postback": {"title": title, "payload": payload}}, title
     elif kind in payloads.MEDIA_KINDS:
         if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"a {kind} is sent by its http(s) URL; {url!r} is not one")
+            raise ValueError(f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} is sent by its http(s) URL; "
+                             f"{url!r} is not one")
         body, data = payloads.media_payload(sender, conv_id, kind, url), {"media": [{"kind": kind, "url": url}]}
     else:
         raise ValueError(f"unknown message kind {kind!r}")

@@ -132,4 +132,8 @@ MIGRATIONS = [
     """
     CREATE INDEX messages_by_direction ON messages (conversation, direction, id);
     """,
+    # 4: "was anything refused since I sent?" — the chat asks it while it waits for a reply
+    """
+    CREATE INDEX deliveries_by_profile_time ON deliveries (profile, received_at);
+    """,
 ]

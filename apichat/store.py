@@ -473,7 +473,8 @@ class Store:
         # A copy is a duplicate only while the contact has said nothing since the first one: a bot
         # that answers the same thing to a new question (help twice) must be shown twice.
         earlier = conn.execute(
-            "SELECT d.message_id FROM deliveries d JOIN messages m ON m.id = d.message_id "
+            "SELECT d.message_id FROM deliveries d INDEXED BY deliveries_by_hash "  # the hash, not the time range
+            "JOIN messages m ON m.id = d.message_id "
             "WHERE d.body_sha256 = ? AND d.received_at > ? AND d.profile = ? AND d.outcome = 'accepted' "
             "AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = m.conversation "
             "AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id DESC LIMIT 1",
@@ -506,6 +507,12 @@ class Store:
 
     def get_delivery(self, delivery_id: int) -> dict | None:
         return self._row("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+
+    def refused_since(self, profile: str, since: float, limit: int = 3) -> list[dict]:
+        """Deliveries to `profile` refused after `since`, newest first: why an awaited reply may not show."""
+        return self._rows("SELECT id, received_at, status_code, reason FROM deliveries WHERE profile = ? "
+                          "AND received_at > ? AND outcome = 'rejected' ORDER BY received_at DESC LIMIT ?",
+                          (profile, since, limit))
 
     def list_deliveries(self, *, profile: str | None = None, outcome: str | None = None, kind: str | None = None,
                         text: str | None = None, after_id: int = 0, limit: int = 200) -> list[dict]:

@@ -110,6 +110,7 @@ def send(kind: str, **fields) -> None:
         st.toast(str(exc), icon=":material/error:")
         return
     post(message_id)
+    st.session_state["scroll-to-newest"] = message_id  # the person acted: show them the newest
 
 
 def post(message_id: int) -> None:
@@ -183,7 +184,9 @@ name = persona["name"] or persona["id"]
 with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
     st.markdown(f"### Chat as {name}", width="content")
     tools = st.container(horizontal=True, width="content", gap="small")
-st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id `{conversation['conv_id']}`")
+if not context.demo_mode():
+    st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id "
+               f"`{conversation['conv_id']}`")
 with tools:
     with st.popover("Send media by URL", icon=":material/attach_file:"):
         with st.form("media-url", border=False, clear_on_submit=True):
@@ -295,7 +298,11 @@ def live_tail() -> None:
     if any(i <= state["boundary"] for i in changed) or len(tail) > LIVE_WINDOW:
         st.rerun(scope="app")  # a settled message changed, or the tail grew long: redraw the whole thread
     draw(tail, {r["id"]: r for r in state["rows"]})
-    render.waiting(state["rows"][-1] if state["rows"] else None)
+    last = state["rows"][-1] if state["rows"] else None
+    waiting = last is not None and last["direction"] == "out" and last["status"] == "sent"
+    render.waiting(last, db.refused_since(profile["name"], last["created_at"]) if waiting else [])
+    if nonce := st.session_state.pop("scroll-to-newest", None):
+        render.scroll_to_newest(nonce)
     if state["last_id"] > state["read"]:
         db.mark_read(conv_key, state["last_id"])
         state["read"] = state["last_id"]

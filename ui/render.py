@@ -119,6 +119,8 @@ def cards(items: list[dict], ratio: str, key: str, on_postback) -> None:
 def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback) -> None:
     data = json.loads(row["data"] or "{}")
     private = data.get("private")
+    if demo and (private or (row["kind"] == "unsupported" and not data.get("text"))):
+        return  # the contact never sees a private note, nor a message their app cannot show
     author = row["author"]
     avatar = NOTE_AVATAR if private else AVATARS.get(author, AVATARS["bot"])
     with st.chat_message("assistant" if author == "bot" else "agent", avatar=avatar):
@@ -126,6 +128,8 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback) -> No
         if private:
             st.html('<div class="acc-note"><div class="acc-note-label">Private note · not seen by the contact'
                     f'</div>{bubble(data.get("text", ""))}</div>')
+        elif row["kind"] == "unsupported" and demo:
+            st.html(bubble(data["text"]))
         elif row["kind"] == "unsupported":
             st.html(f'<div class="acc-unsupported"><div class="acc-meta">Unsupported message '
                     f'({esc(data.get("content_type") or "unknown kind")}) — shown as text and raw JSON</div>'
@@ -157,7 +161,25 @@ def contact_message(row: dict, demo: bool, on_retry) -> None:
                       icon=":material/refresh:")
 
 
-def waiting(row: dict | None) -> None:
-    """'Waiting for the bot…' under the contact's last message until a reply comes."""
-    if row and row["direction"] == "out" and row["status"] == "sent":
-        st.html(f'<div class="acc-waiting">waiting for the bot… {time.time() - row["created_at"]:.0f} s</div>')
+def waiting(row: dict | None, refused: list[dict]) -> None:
+    """'Waiting for the bot…' under the contact's last message until a reply comes, and what was refused."""
+    if not (row and row["direction"] == "out" and row["status"] == "sent"):
+        return
+    st.html(f'<div class="acc-waiting">waiting for the bot… {time.time() - row["created_at"]:.0f} s</div>')
+    if refused:
+        latest = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        st.warning(f"Since your message, the receiver refused a webhook for this profile{more}: "
+                   f"**{latest['status_code']}** — {latest['reason']}. It is not shown here; the Inspector "
+                   f"explains it (delivery d-{latest['id']}).", icon=":material/gpp_bad:")
+
+
+def scroll_to_newest(nonce: int) -> None:
+    """Bring the newest message into view (after the person sent something); our script, no bot content."""
+    st.html(f"""<script>/* {nonce} */
+      for (const wait of [60, 400, 1200]) setTimeout(() => {{
+        const box = document.querySelector('[data-testid="stAppScrollToBottomContainer"]')
+                 || document.querySelector('[data-testid="stMain"]');
+        if (box) box.scrollTo({{top: box.scrollHeight, behavior: "smooth"}});
+      }}, wait);
+    </script>""", unsafe_allow_javascript=True)

@@ -183,3 +183,38 @@ def test_a_new_persona_keeps_the_contact_id_typed_in(page, console):
     send(page, "hi")
     bot_message_with(page, "Hi Quinn!")
     assert console.received()[-1]["body"]["sender"]["id"] == "qa-custom-42"
+
+
+def test_a_refused_reply_is_said_while_waiting(page, console):
+    new_conversation(page)
+    requests.post(f"{console.sandbox_url}/sandbox/faults", json={"fault": "bad_signature", "count": 1},
+                  timeout=5).raise_for_status()
+    send(page, "hi")
+    warning = page.get_by_text(re.compile(r"the receiver refused a webhook for this profile: 401"))
+    expect(warning).to_be_visible(timeout=15_000)
+    expect(page.get_by_text(re.compile(r"waiting for the bot… \d+ s"))).to_be_visible()
+    assert page.locator(MESSAGE).filter(has_text="I'm Bean").count() == 0
+
+
+def test_demo_mode_hides_private_notes_and_the_debugging_header(page, console):
+    new_conversation(page)
+    send(page, "agent")
+    expect(page.get_by_text("Private note · not seen by the contact")).to_be_visible(timeout=15_000)
+    bot_message_with(page, "Maya")
+    page.get_by_text("Demo mode").click()
+    expect(page.get_by_text("Private note · not seen by the contact")).to_have_count(0, timeout=10_000)
+    expect(page.get_by_text(re.compile(r"conversation_id \d+"))).to_have_count(0)
+    expect(bot_message_with(page, "Maya")).to_be_visible()
+    page.get_by_text("Demo mode").click()
+    expect(page.get_by_text("Private note · not seen by the contact")).to_be_visible(timeout=10_000)
+
+
+def test_sending_brings_the_newest_message_into_view(page, console):
+    new_conversation(page)
+    send(page, "long")
+    send(page, "burst")
+    bot_message_with(page, "5/5")
+    page.evaluate("() => document.querySelector('[data-testid=\"stAppScrollToBottomContainer\"]').scrollTo(0, 0)")
+    send(page, "emoji")
+    reply = bot_message_with(page, "Good morning")
+    expect(reply).to_be_in_viewport(timeout=10_000)
