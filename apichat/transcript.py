@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime, timezone
 
@@ -36,7 +37,8 @@ def describe(m: dict) -> str:
     data = json.loads(m["data"] or "{}")
     parts = [m["text"]] if m["text"] else []
     if data.get("postback"):
-        parts = [f"[clicked: {data['postback'].get('title', '')}]"]
+        postback = data["postback"]
+        parts = [f"[clicked: {postback.get('title', '')} → payload {postback.get('payload', '')}]"]
     for b in data.get("buttons") or []:
         parts.append(f"[{b.get('title', '')}]")
     for c in data.get("cards") or []:
@@ -56,5 +58,6 @@ def to_markdown(conversation: dict, contact: dict | None, messages: list[dict]) 
     for m in messages:
         who = {"contact": name, "bot": "Bot", "agent": "Agent"}.get(m["author"], m["author"])
         state = f" _({m['status']}: {m['error']})_" if m["status"] == "failed" else ""
-        lines.append(f"- **{who}** · {_time(m['created_at'])}: {describe(m)}{state}")
+        text = html.escape(describe(m), quote=False).replace("\n", "\n  ")  # inert, and inside its list item
+        lines.append(f"- **{who}** · {_time(m['created_at'])}: {text}{state}")
     return "\n".join(lines) + "\n"

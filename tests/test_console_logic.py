@@ -100,6 +100,12 @@ def test_transcripts_keep_raw_payloads_and_read_well(tmp_path):
     assert doc["messages"][1]["payload"] == json.loads(raw)
     text = transcript.to_markdown(conv, contact, rows)
     assert "**Ana**" in text and "**Bot**" in text and "Pick / [Yes]" in text
+    raw = json.dumps({"sender_id": "c", "conv_id": 5, "text": "<script>x</script>\nsecond line"})
+    db.accept_webhook(profile="p", route="/webhook/p", method="POST", headers={}, body=raw.encode(),
+                      message=parse_bot_message(raw))
+    text = transcript.to_markdown(conv, contact, db.messages_since(conv["id"]))
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "\n  second line" in text  # a second line stays inside its list item
 
 
 class _Other(BaseHTTPRequestHandler):
