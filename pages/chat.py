@@ -300,7 +300,8 @@ def live_tail() -> None:
     draw(tail, {r["id"]: r for r in state["rows"]})
     last = state["rows"][-1] if state["rows"] else None
     waiting = last is not None and last["direction"] == "out" and last["status"] == "sent"
-    render.waiting(last, db.refused_since(profile["name"], last["created_at"]) if waiting else [])
+    demo = context.demo_mode()
+    render.waiting(last, db.refused_since(profile["name"], last["created_at"]) if waiting and not demo else [], demo)
     if nonce := st.session_state.pop("scroll-to-newest", None):
         render.scroll_to_newest(nonce)
     if state["last_id"] > state["read"]:

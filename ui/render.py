@@ -161,9 +161,9 @@ def contact_message(row: dict, demo: bool, on_retry) -> None:
                       icon=":material/refresh:")
 
 
-def waiting(row: dict | None, refused: list[dict]) -> None:
+def waiting(row: dict | None, refused: list[dict], demo: bool = False) -> None:
     """'Waiting for the bot…' under the contact's last message until a reply comes, and what was refused."""
-    if not (row and row["direction"] == "out" and row["status"] == "sent"):
+    if demo or not (row and row["direction"] == "out" and row["status"] == "sent"):
         return
     st.html(f'<div class="acc-waiting">waiting for the bot… {time.time() - row["created_at"]:.0f} s</div>')
     if refused:
