@@ -75,7 +75,7 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
             d for d in deliveries_for(store, contact) if d["id"] > first_id and d["outcome"] == outcome
             and text.encode() in bytes(d["body"])]) == count and found, 20, message=f"{count} {outcome} {text!r}")
 
-    new_conversation(page)  # an empty thread, whatever earlier tests did
+    conv_id = new_conversation(page)  # an empty thread, whatever earlier tests did
     send(page, "hi")  # a new contact is greeted first: get that out of the way
     stored("accepted", greeting, 1)
     requests.post(f"{console.sandbox_url}/sandbox/faults", json={"fault": "bad_signature", "count": 1},
@@ -90,7 +90,7 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
 
     open_inspector(page)
     choose(page, "Outcome", "rejected")
-    search(page, contact)
+    search(page, f'"sender_id":"{contact}","conv_id":{conv_id},')  # this test's conversation only
     expect(page.get_by_text("1 shown")).to_be_visible(timeout=TIMEOUT)
     expect(cells(page, "rejected")).to_have_count(1)
     select_first_row(page, f"d-{rejected[0]['id']}")
@@ -103,6 +103,7 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
 
     # the request the chat sent, with its key left as a placeholder in the curl
     choose(page, "Outcome", "sent")
+    search(page, contact)
     sent = store.list_requests(text=contact)[0]
     assert sent["target"] == "bot" and sent["status"] == 200
     select_first_row(page, f"r-{sent['id']}")
