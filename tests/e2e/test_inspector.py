@@ -54,6 +54,24 @@ def select_first_row(page, key: str) -> None:
     expect(page.locator(".st-key-in-detail")).to_be_visible(timeout=TIMEOUT)
 
 
+def open_detail(page, key: str, title: str):
+    """Select the first row (`key`) and wait for its detail pane to show `title`.
+
+    The pane can close once when the table is rebuilt while the click is on its way (noted on issue #5):
+    then the row is selected again, as a person would.
+    """
+    detail = page.locator(".st-key-in-detail")
+    for attempt in range(2):
+        select_first_row(page, key)
+        try:
+            expect(detail).to_contain_text(title, timeout=TIMEOUT)
+            return detail
+        except AssertionError:
+            if attempt:
+                raise
+    return detail
+
+
 def bubbles(page, text: str):
     """The chat's messages that contain `text` (the thread, not the sidebar's previews)."""
     return page.get_by_test_id("stChatMessage").filter(has_text=text)
@@ -93,9 +111,7 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
     search(page, f'"sender_id":"{contact}","conv_id":{conv_id},')  # this test's conversation only
     expect(page.get_by_text("1 shown")).to_be_visible(timeout=TIMEOUT)
     expect(cells(page, "rejected")).to_have_count(1)
-    select_first_row(page, f"d-{rejected[0]['id']}")
-    detail = page.locator(".st-key-in-detail")
-    expect(detail).to_contain_text(f"Delivery d-{rejected[0]['id']} · rejected")
+    detail = open_detail(page, f"d-{rejected[0]['id']}", f"Delivery d-{rejected[0]['id']} · rejected")
     expect(detail).to_contain_text("Wrong verification key")
     expect(detail).to_contain_text("wrong key or body altered after signing")  # the receiver's reason
     expect(detail).to_contain_text("What to do")
@@ -106,9 +122,8 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
     search(page, contact)
     sent = store.list_requests(text=contact)[0]
     assert sent["target"] == "bot" and sent["status"] == 200
-    select_first_row(page, f"r-{sent['id']}")
+    detail = open_detail(page, f"r-{sent['id']}", f"Request r-{sent['id']} · bot_url")
     expect(cells(page, "⬆ bot_url").first).to_be_attached()
-    expect(detail).to_contain_text(f"Request r-{sent['id']} · bot_url", timeout=TIMEOUT)
     detail.get_by_role("tab", name="curl").click()
     curl = detail.get_by_test_id("stCode")
     expect(curl).to_contain_text("Authorization: Bearer $UCHAT_FLOW_KEY")
