@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,25 @@ def start_process(tmp_path):
     yield start
     for proc in started:
         proc.stop()
+
+
+class _OtherProgram(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"some other program")
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def other_program():
+    """A program that is not the console's, answering HTTP on a loopback port (yielded)."""
+    server = HTTPServer(("127.0.0.1", 0), _OtherProgram)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()

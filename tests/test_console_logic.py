@@ -4,8 +4,6 @@ and finding or starting its sidecar processes — against real receiver and sand
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -13,7 +11,7 @@ from apichat import outbox, profiles, services, transcript
 from apichat.config import load_settings
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
-from tests.conftest import free_port, process_env, wait_until
+from tests.conftest import free_port, other_program, process_env, wait_until
 
 
 @pytest.fixture
@@ -108,26 +106,11 @@ def test_transcripts_keep_raw_payloads_and_read_well(tmp_path):
     assert "\n  second line" in text  # a second line stays inside its list item
 
 
-class _Other(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"not the console")
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_port_taken_by_another_program_is_reported_not_reused(tmp_path):
-    server = HTTPServer(("127.0.0.1", 0), _Other)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        status = services.ensure_service("receiver", "receiver", url, "apichat-receiver", [], {},
-                                          str(tmp_path / "r.log"))
+    with other_program() as port:
+        status = services.ensure_service("receiver", "receiver", f"http://127.0.0.1:{port}", "apichat-receiver", [],
+                                          {}, str(tmp_path / "r.log"))
         assert status.state == "foreign" and not status.ok and "another program" in status.detail
-    finally:
-        server.shutdown()
 
 
 def test_a_receiver_of_another_store_is_not_reused(tmp_path, start_process):

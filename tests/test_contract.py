@@ -13,62 +13,15 @@ from apichat.store import Store
 from sandbox import create_app
 from sandbox.bot import COMMANDS
 from tests.conftest import free_port, process_env, wait_until
+from tests.seed_examples import SEED_EXAMPLES, filled
 from tests.test_sandbox import WebhookServer
 
 FLOW = {"Authorization": "Bearer sandbox-flow-key"}
 PLACEHOLDERS = {"{{IMAGE URL}}": "https://cdn.example.com/cat.png", "{{AUDIO URL}}": "https://cdn.example.com/hi.mp3",
                 "{{VIDEO URL}}": "https://cdn.example.com/clip.mp4", "{{FILE URL}}": "https://cdn.example.com/doc.pdf"}
 
-# The seed's "Workspace Api to send messages" request bodies, copied as they are written there.
-_SENDER = """"sender": {
-        "id": "{{UNIQUE BOT USER ID}}",
-        "name": "{{BOT USER NAME}}",
-        "email": "",
-        "phone_number": "",
-        "type": "contact"
-    },"""
-SEED_EXAMPLES = {
-    "text": """{
-    "content": "{{TEXT MESSAGE}}",
-    "message_type": "incoming",
-    SENDER
-    "conversation_id": 123,
-    "event": "message_created"
-}""".replace("SENDER", _SENDER),
-    "postback": """{
-    "content": "{{BUTTON TITLE}}",
-    "message_type": "incoming",
-    SENDER
-    "conversation_id": 123,
-    "event": "message_postback",
-    "submitted_values": [
-        {
-            "title": "{{BUTTON TITLE}}",
-            "payload": "{{BUTTON PAYLOAD}}"
-        }
-    ]
-}""".replace("SENDER", _SENDER),
-    **{kind: """{
-    "content": "",
-    "message_type": "incoming",
-    SENDER
-    "conversation_id": 123,
-    "event": "message_created",
-    "attachments": [
-        {
-            "file_type": "KIND",
-            "data_url": "{{UPPER URL}}"
-        }
-    ]
-}""".replace("SENDER", _SENDER).replace("KIND", kind).replace("UPPER", kind.upper()) for kind in ("image", "audio", "video", "file")},
-}
-
-
 def seed_example(name: str) -> dict:
-    text = SEED_EXAMPLES[name]
-    for placeholder, url in PLACEHOLDERS.items():
-        text = text.replace(placeholder, url)
-    return json.loads(text)
+    return filled(name, PLACEHOLDERS)[1]
 
 
 @pytest.fixture(scope="module")

@@ -20,46 +20,7 @@ from apichat.payloads import (
     safe_url,
     text_payload,
 )
-
-# The seed's "Workspace Api to send messages" examples, verbatim (placeholders included).
-SEED_SENDER = """
-    "sender": {
-        "id": "{{UNIQUE BOT USER ID}}",
-        "name": "{{BOT USER NAME}}",
-        "email": "",
-        "phone_number": "",
-        "type": "contact"
-    },"""
-SEED_TEXT = """{
-    "content": "{{TEXT MESSAGE}}",
-    "message_type": "incoming",""" + SEED_SENDER + """
-    "conversation_id": 123,
-    "event": "message_created"
-}"""
-SEED_POSTBACK = """{
-    "content": "{{BUTTON TITLE}}",
-    "message_type": "incoming",""" + SEED_SENDER + """
-    "conversation_id": 123,
-    "event": "message_postback",
-    "submitted_values": [
-        {
-            "title": "{{BUTTON TITLE}}",
-            "payload": "{{BUTTON PAYLOAD}}"
-        }
-    ]
-}"""
-SEED_MEDIA = """{
-    "content": "",
-    "message_type": "incoming",""" + SEED_SENDER + """
-    "conversation_id": 123,
-    "event": "message_created",
-    "attachments": [
-        {
-            "file_type": "%s",
-            "data_url": "{{%s URL}}"
-        }
-    ]
-}"""
+from tests.seed_examples import filled
 
 FILL = {
     "{{UNIQUE BOT USER ID}}": "contact-42",
@@ -75,11 +36,10 @@ FILL = {
 SENDER = {"id": "contact-42", "name": "Ada Tester"}
 
 
-def seed(template: str) -> dict:
-    for placeholder, value in FILL.items():
-        template = template.replace(placeholder, json.dumps(value)[1:-1])
-    assert "{{" not in template
-    return json.loads(template)
+def seed(name: str) -> dict:
+    text, value = filled(name, FILL)
+    assert "{{" not in text
+    return value
 
 
 def same_json(built: dict, expected: dict) -> None:
@@ -91,16 +51,16 @@ def same_json(built: dict, expected: dict) -> None:
 # ---------------------------------------------------------------- builders
 
 def test_text_payload_is_the_seeds():
-    same_json(text_payload(SENDER, 123, FILL["{{TEXT MESSAGE}}"]), seed(SEED_TEXT))
+    same_json(text_payload(SENDER, 123, FILL["{{TEXT MESSAGE}}"]), seed("text"))
 
 
 def test_postback_payload_is_the_seeds():
-    same_json(postback_payload(SENDER, 123, "Yes please", "YES_PAYLOAD"), seed(SEED_POSTBACK))
+    same_json(postback_payload(SENDER, 123, "Yes please", "YES_PAYLOAD"), seed("postback"))
 
 
 @pytest.mark.parametrize("kind", ["image", "audio", "video", "file"])
 def test_media_payload_is_the_seeds(kind):
-    expected = seed(SEED_MEDIA % (kind, kind.upper()))
+    expected = seed(kind)
     same_json(media_payload(SENDER, 123, kind, FILL["{{" + kind.upper() + " URL}}"]), expected)
 
 

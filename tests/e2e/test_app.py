@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import free_port
+from tests.conftest import free_port, other_program
 from tests.e2e.conftest import Console
 
 
@@ -33,28 +31,16 @@ def test_a_deep_link_on_a_fresh_server_opens_that_page_with_navigation(tab, tmp_
         console.stop()
 
 
-class _Squatter(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"some other program")
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_receiver_port_taken_by_another_program_is_said_in_the_page(tab, tmp_path):
-    squatter = HTTPServer(("127.0.0.1", free_port()), _Squatter)
-    threading.Thread(target=squatter.serve_forever, daemon=True).start()
-    console = Console(tmp_path, receiver_port=squatter.server_port)
-    try:
-        tab.goto(console.url)
-        alert = tab.get_by_text("The receiver is not available")
-        expect(alert).to_be_visible(timeout=60_000)
-        expect(tab.get_by_text(f"127.0.0.1:{squatter.server_port} is taken by another program")).to_be_visible()
-    finally:
-        console.stop()
-        squatter.shutdown()
+    with other_program() as port:
+        console = Console(tmp_path, receiver_port=port)
+        try:
+            tab.goto(console.url)
+            alert = tab.get_by_text("The receiver is not available")
+            expect(alert).to_be_visible(timeout=60_000)
+            expect(tab.get_by_text(f"127.0.0.1:{port} is taken by another program")).to_be_visible()
+        finally:
+            console.stop()
 
 
 def test_uchat_variables_point_the_console_at_another_uchat(tab, tmp_path, start_process):
