@@ -136,4 +136,24 @@ MIGRATIONS = [
     """
     CREATE INDEX deliveries_by_profile_time ON deliveries (profile, received_at);
     """,
+    # 5: a version of the profiles and the default profile, bumped by the database itself whenever either
+    # changes (from any process), so the receiver answers webhooks from a cached copy of the profiles and
+    # re-reads them only when this number moved
+    """
+    CREATE TABLE profile_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+    INSERT INTO profile_version (id, version) VALUES (1, 1);
+    CREATE TRIGGER profiles_inserted AFTER INSERT ON profiles
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    CREATE TRIGGER profiles_updated AFTER UPDATE ON profiles
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    CREATE TRIGGER profiles_deleted AFTER DELETE ON profiles
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    CREATE TRIGGER default_profile_inserted AFTER INSERT ON settings WHEN NEW.key = 'default_profile'
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    CREATE TRIGGER default_profile_updated AFTER UPDATE ON settings
+        WHEN NEW.key = 'default_profile' OR OLD.key = 'default_profile'
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    CREATE TRIGGER default_profile_deleted AFTER DELETE ON settings WHEN OLD.key = 'default_profile'
+        BEGIN UPDATE profile_version SET version = version + 1; END;
+    """,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
@@ -12,6 +13,9 @@ PREFIX = "sha256="
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+HEX64 = re.compile("[0-9a-f]{64}")
 
 
 def sign(body: bytes | str, key: str) -> str:
@@ -30,7 +34,7 @@ def parse_header(value: str | None) -> str | None:
     compact = "".join(value.split()).lower()
     if compact.startswith(PREFIX):
         compact = compact[len(PREFIX):]
-    if len(compact) != 64 or any(c not in "0123456789abcdef" for c in compact):
+    if not HEX64.fullmatch(compact):
         return None
     return compact
 

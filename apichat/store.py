@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import mask
@@ -102,6 +102,43 @@ INSERT_DELIVERY = (
     "VALUES ({id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+class StaleProfiles(Exception):
+    """The profiles changed after the receiver read them: verify the webhook again with the new ones."""
+
+
+@dataclass(frozen=True)
+class ProfileSnapshot:
+    """Every profile and the default one, as of `version` of the profile_version table (migration 5)."""
+
+    version: int
+    by_name: dict[str, dict]
+    default: dict | None
+
+    def lookup(self, name: str | None) -> dict | None:
+        """Profile `name`, or the default profile when `name` is None."""
+        return self.by_name.get(name) if name else self.default
+
+    def verification_keys(self) -> dict[str, str]:
+        return {name: p["verify_key"] for name, p in self.by_name.items() if p["verify_key"]}
+
+
+def _done() -> threading.Lock:
+    """A lock held until the writer has finished with a job (releasing it wakes the one waiting caller)."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(eq=False)
+class _Job:
+    """A write for the writer thread: `apply(conn)` inside its batch's transaction."""
+
+    apply: Any
+    result: Any = None
+    error: BaseException | None = None
+    done: threading.Lock = field(default_factory=_done)
+
+
 @dataclass(eq=False)
 class _Webhook:
     """A verified webhook prepared for the store, and what became of it."""
@@ -115,8 +152,10 @@ class _Webhook:
     raw: str
     contact: str
     conv_id: int | None
+    profiles_version: int | None = None  # the profiles it was verified against; None: not checked
     result: tuple[str, int, int | None] | None = None
     error: BaseException | None = None
+    done: threading.Lock = field(default_factory=_done)
 
 
 def _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr, flow_ns,
@@ -130,6 +169,17 @@ def _delivery_row(profile, route, method, headers, body, outcome, status_code, r
             json.dumps(masked_headers(dict(headers))), body[:cap], len(body) if body_size is None else
             body_size, hashlib.sha256(body).hexdigest() if body else "", outcome, status_code,
             storable(reason[:2000]), storable(flow_ns[:200]), storable(action[:200]), kind)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of `script`, split on the semicolons that end one (not those inside a trigger)."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                yield statement
+            statement = ""
 
 
 def _dict(row: sqlite3.Row | None) -> dict | None:
@@ -155,8 +205,15 @@ class Store:
         # Other processes still meet busy_timeout.
         self._write_lock = threading.RLock()
         self._writer: sqlite3.Connection | None = None
-        self._pending: list[_Webhook] = []  # webhooks waiting for the next group commit
-        self._pending_lock = threading.Lock()
+        # Webhooks and refused deliveries (the receiver's hot path) are written by one writer thread that
+        # commits whatever is waiting in one transaction (group commit): callers wait on their own job,
+        # never in a queue on the write lock, so throughput rises with concurrency instead of convoying.
+        self._pending: list[_Webhook | _Job] = []
+        self._wake = threading.Condition()
+        self._writer_thread: threading.Thread | None = None
+        self._writer_pid = 0
+        self._snapshot: ProfileSnapshot | None = None
+        self._profiles_version = 0  # the newest profile_version this process has seen
         self._migrate()
 
     # ------------------------------------------------------------ connections
@@ -181,8 +238,12 @@ class Store:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A short write transaction, taken at once so concurrent writers queue instead of failing."""
+    def write(self, track_profiles: bool = True) -> Iterator[sqlite3.Connection]:
+        """A short write transaction, taken at once so concurrent writers queue instead of failing.
+
+        With `track_profiles`, this process learns the profile version it leaves behind, so its own
+        changes to profiles are seen by `profiles()` at once.
+        """
         with self._write_lock:
             conn = self._writer
             if conn is None:
@@ -190,6 +251,9 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                if track_profiles:
+                    version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+                    self._profiles_version = max(self._profiles_version, version)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -202,15 +266,14 @@ class Store:
         return _dict(self.conn.execute(sql, params).fetchone())
 
     def _migrate(self) -> None:
-        with self.write() as conn:
+        with self.write(track_profiles=False) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
                 raise RuntimeError(f"{self.path} has schema version {version}, newer than this code "
                                    f"({len(MIGRATIONS)}); upgrade the console")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(script):
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={number}")
 
     @property
@@ -302,6 +365,29 @@ class Store:
 
     def verification_keys(self) -> dict[str, str]:
         return {p["name"]: p["verify_key"] for p in self.list_profiles() if p["verify_key"]}
+
+    def profiles(self, fresh: bool = False) -> ProfileSnapshot:
+        """Every profile and the default one, from memory while no process has changed them.
+
+        The receiver asks for every request. The copy is read again when `fresh`, or when the writer saw
+        profile_version move (it reads it once per batch, and refuses a webhook verified against an older
+        version with StaleProfiles), so a changed key is never missed and an unchanged one costs no query.
+        """
+        snapshot = self._snapshot
+        if fresh or snapshot is None or snapshot.version != self._profiles_version:
+            conn = self.conn
+            conn.execute("BEGIN")  # one consistent read of the version and what it numbers
+            try:
+                version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+                rows = [dict(r) for r in conn.execute("SELECT * FROM profiles ORDER BY created_at, name")]
+                chosen = conn.execute("SELECT value FROM settings WHERE key = 'default_profile'").fetchone()
+            finally:
+                conn.execute("COMMIT")
+            by_name = {row["name"]: row for row in rows}
+            default = by_name.get(chosen[0]) if chosen else None
+            snapshot = self._snapshot = ProfileSnapshot(version, by_name, default or (rows[0] if rows else None))
+            self._profiles_version = max(self._profiles_version, version)
+        return snapshot
 
     # ------------------------------------------------------------ contacts and conversations
 
@@ -413,17 +499,17 @@ class Store:
         """Keep a delivery that did not become a message (rejected, handshake, error)."""
         row = _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr,
                             flow_ns, action, kind, body_size)
-        with self.write() as conn:
-            return conn.execute(INSERT_DELIVERY.format(id="NULL"), (*row, None)).lastrowid
+        return self._submit(_Job(lambda conn: conn.execute(INSERT_DELIVERY.format(id="NULL"), (*row, None)).lastrowid))
 
     def accept_webhook(self, *, profile: str, route: str, method: str, headers: dict, body: bytes,
                        message: BotMessage, remote_addr: str = "", flow_ns: str = "",
-                       action: str = "") -> tuple[str, int, int | None]:
+                       action: str = "", profiles_version: int | None = None) -> tuple[str, int, int | None]:
         """Store a verified webhook as a message, or as a duplicate of one seen within 10 minutes.
 
         Committed (with its delivery) before this returns, so the receiver answers 2xx only for
-        what is on disk. Webhooks arriving together are written in one transaction (group commit):
-        the first caller to get the write lock writes every one waiting, in arrival order.
+        what is on disk. Webhooks arriving together are written in one transaction (group commit) by
+        the writer thread, in arrival order. With `profiles_version` (from `profiles()`), a webhook
+        verified against profiles that changed since is not written: StaleProfiles is raised.
         Returns (outcome, delivery id, message id).
         """
         item = _Webhook(
@@ -432,41 +518,81 @@ class Store:
             profile=profile, author=message.author, kind=message.kind, text=storable(message.text[:TEXT_CAP_CHARS]),
             data=storable(json.dumps(message.to_dict(raw=False), ensure_ascii=False)),
             raw=body.decode("utf-8", errors="replace"), contact=storable(message.sender_id or "(unknown contact)"),
-            conv_id=message.conv_id if isinstance(message.conv_id, int) else None)
-        with self._pending_lock:
-            self._pending.append(item)
-        with self._write_lock:
-            if item.result is None and item.error is None:
-                with self._pending_lock:
-                    batch, self._pending = self._pending, []
-                self._write_batch(batch)
-        if item.error is not None:
-            raise item.error
-        return item.result
+            conv_id=message.conv_id if isinstance(message.conv_id, int) else None, profiles_version=profiles_version)
+        return self._submit(item)
 
-    def _write_batch(self, batch: list[_Webhook]) -> None:
+    # ------------------------------------------------------------ the writer thread (group commit)
+
+    def _submit(self, job: _Webhook | _Job):
+        """Hand `job` to the writer thread and wait until its transaction committed (or failed)."""
+        if self._write_lock._is_owned():  # the writer would wait for this thread's transaction forever
+            raise RuntimeError("webhooks and deliveries are written by the store's writer: not inside write()")
+        with self._wake:
+            if self._writer_pid != os.getpid():  # first use, or a forked child (gunicorn): start our own
+                self._writer_pid = os.getpid()
+                self._writer_thread = threading.Thread(target=self._write_forever, name="store-writer",
+                                                       daemon=True)
+                self._writer_thread.start()
+            self._pending.append(job)
+            self._wake.notify()
+        job.done.acquire()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    self._wake.wait()
+            with self._write_lock:  # taken before the batch is cut: whatever arrives meanwhile joins it
+                with self._wake:
+                    batch, self._pending = self._pending, []
+                try:
+                    self._write_batch(batch)
+                finally:
+                    for job in batch:
+                        job.done.release()
+
+    def _apply(self, conn: sqlite3.Connection, job: _Webhook | _Job, version: int):
+        if isinstance(job, _Job):
+            return job.apply(conn)
+        if job.profiles_version is not None and job.profiles_version != version:
+            # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
+            job.error = StaleProfiles(f"profiles changed (version {job.profiles_version} -> {version})")
+            return None
+        return self._accept(conn, job)
+
+    def _write_batch(self, batch: list[_Webhook | _Job]) -> None:
         """Write `batch` in one transaction; if that fails, each alone, so only a bad one fails."""
         try:
             try:
-                with self.write() as conn:
-                    results = [self._accept(conn, item) for item in batch]
+                with self.write(track_profiles=False) as conn:
+                    # one query per batch, not per webhook: did anyone change a profile since the callers read them?
+                    version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+                    self._profiles_version = max(self._profiles_version, version)
+                    results = [self._apply(conn, job, version) for job in batch]
             except Exception as exc:
                 if len(batch) == 1:
                     batch[0].error = exc
                     return
-                for item in batch:
+                for job in batch:
                     try:
-                        with self.write() as conn:
-                            item.result = self._accept(conn, item)
+                        with self.write(track_profiles=False) as conn:
+                            version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+                            result = self._apply(conn, job, version)
+                        if job.error is None:
+                            job.result = result
                     except Exception as own:
-                        item.error = own
+                        job.error = own
                 return
-            for item, result in zip(batch, results, strict=True):
-                item.result = result
-        finally:  # never leave a waiting caller without an answer (e.g. KeyboardInterrupt)
-            for item in batch:
-                if item.result is None and item.error is None:
-                    item.error = RuntimeError("the store write was interrupted")
+            for job, result in zip(batch, results, strict=True):
+                if job.error is None:
+                    job.result = result
+        except BaseException as exc:  # never leave a waiting caller without an answer, never stop the writer
+            for job in batch:
+                if job.result is None and job.error is None:
+                    job.error = RuntimeError(f"the store write was interrupted: {exc!r}")
 
     def _accept(self, conn: sqlite3.Connection, item: _Webhook) -> tuple[str, int, int | None]:
         row, profile, contact, conv_id = item.row, item.profile, item.contact, item.conv_id

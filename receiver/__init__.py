@@ -20,7 +20,7 @@ from apichat import signing
 from apichat.config import Settings, load_settings, mask
 from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
-from apichat.store import Store
+from apichat.store import StaleProfiles, Store
 
 log = logging.getLogger("receiver")
 INLINE_TYPES = ("image/", "audio/", "video/", "text/plain", "application/pdf")
@@ -37,6 +37,10 @@ def ensure_env_profile(store: Store, settings: Settings) -> None:
     fields = {k: v for k, v in vars(env).items() if v}
     store.save_profile("env", **fields)
     store.set_default_profile("env")
+
+
+def _name(profile: dict | None) -> str:
+    return profile["name"] if profile else ""
 
 
 def _json_body(raw: bytes) -> tuple[Any, str]:
@@ -125,25 +129,45 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
     @app.route("/webhook", methods=["GET", "POST"], defaults={"name": None})
     @app.route("/webhook/<name>", methods=["GET", "POST"])
     def webhook(name: str | None):
-        profile = store.get_profile(name) if name else store.default_profile()
-        label = name or (profile["name"] if profile else "")
+        # Profiles come from the store's in-memory copy (no query per webhook); every answer other than
+        # "accepted" is decided on a fresh read, and the store refuses an acceptance verified on a stale copy.
+        profiles = store.profiles()
+        profile = profiles.lookup(name)
         try:
             raw = request.get_data(cache=True)
         except RequestEntityTooLarge:
-            return refuse(413, f"body larger than {settings.max_body_bytes} bytes", label, None,
+            profile = store.profiles(fresh=True).lookup(name)
+            return refuse(413, f"body larger than {settings.max_body_bytes} bytes", name or _name(profile), None,
                           body_size=request.content_length or 0)
         if profile is None:
-            reason = f"no profile named {name!r}" if name else "no connection profile is set up yet"
-            return refuse(404, reason, label, raw)
+            profiles = store.profiles(fresh=True)
+            profile = profiles.lookup(name)
+            if profile is None:
+                reason = f"no profile named {name!r}" if name else "no connection profile is set up yet"
+                return refuse(404, reason, name or "", raw)
 
         data, not_json = _json_body(raw) if raw else (None, "the body is empty")
         hub = _hub_params(raw, data)
         if hub:
+            profile = store.profiles(fresh=True).lookup(name)  # a key may have been stored a moment ago
+            if profile is None:
+                return refuse(404, f"no profile named {name!r}" if name else "no connection profile is set up yet",
+                              name or "", raw, kind="handshake")
             return handshake(hub, profile, raw)
         if request.method == "GET":
             return refuse(400, "GET is only for the verification handshake (hub_mode, hub_verify_token, "
-                          "hub_challenge)", label, raw)
-        return message(profile, raw, data, not_json)
+                          "hub_challenge)", profile["name"], raw)
+        fresh = False
+        for _ in range(3):  # a profile changed under us: verify again against the new one
+            try:
+                return message(name, profile, profiles.version, fresh, raw, data, not_json)
+            except StaleProfiles:
+                profiles, fresh = store.profiles(fresh=True), True
+                profile = profiles.lookup(name)
+                if profile is None:
+                    return refuse(404, f"no profile named {name!r}" if name else "no connection profile is set "
+                                  "up yet", name or "", raw)
+        return jsonify(status="error", reason="the connection profiles kept changing; send again"), 503
 
     def handshake(hub: dict[str, str], profile: dict, raw: bytes):
         name = profile["name"]
@@ -165,22 +189,32 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
         deliver(200, "handshake", "verified: answered the challenge", name, raw, kind="handshake")
         return Response(hub["challenge"], status=200, mimetype="text/plain")
 
-    def message(profile: dict, raw: bytes, data: Any, not_json: str):
-        name = profile["name"]
+    def message(requested: str | None, profile: dict, version: int, fresh: bool, raw: bytes, data: Any,
+                not_json: str):
         flow_ns = request.headers.get("x-flow-ns", "")
         action = request.headers.get("x-action", "")
         meta = {"flow_ns": flow_ns, "action": action}
         header = request.headers.get(signing.HEADER)  # werkzeug's headers ignore the name's case
         if not signing.verify(raw, header, profile["verify_key"]):
-            reason = signing.diagnose(raw, header, profile["verify_key"], store.verification_keys())
-            return refuse(401, reason, name, raw, **meta)
+            if not fresh:  # a refusal is decided on what the store holds now
+                current = store.profiles(fresh=True)
+                profile, version = current.lookup(requested), current.version
+                if profile is None:
+                    return refuse(404, f"no profile named {requested!r}" if requested else "no connection profile "
+                                  "is set up yet", requested or "", raw)
+            if fresh or not signing.verify(raw, header, profile["verify_key"]):
+                reason = signing.diagnose(raw, header, profile["verify_key"], store.profiles().verification_keys())
+                return refuse(401, reason, profile["name"], raw, **meta)
+        name = profile["name"]
         if not_json:
             return refuse(400, f"signed body is not JSON: {not_json}", name, raw, **meta)
         msg = parse_bot_message(data, flow_ns=flow_ns)
         try:
             outcome, delivery, message_id = store.accept_webhook(
                 profile=name, route=request.path, method=request.method, headers=dict(request.headers),
-                body=raw, message=msg, remote_addr=request.remote_addr or "", **meta)
+                body=raw, message=msg, remote_addr=request.remote_addr or "", profiles_version=version, **meta)
+        except StaleProfiles:
+            raise
         except Exception as exc:
             log.exception("could not store a verified webhook")
             return jsonify(status="error", reason=f"could not store the message: {exc}"), 503

@@ -333,6 +333,57 @@ def test_env_verify_token_alone_makes_the_env_profile(tmp_path, monkeypatch):
     assert store.default_profile()["name"] == "env" and store.list_conversations("env")[0]["last_text"] == "env"
 
 
+# ---------------------------------------------------------------- the hot path: no profile query per webhook
+
+
+def traced(store: Store) -> list[str]:
+    """Every statement this thread's connection and the store's writer run from now on."""
+    seen: list[str] = []
+    store.set_setting("opened", "the writer")  # the writer connection exists from here on
+    for conn in (store.conn, store._writer):
+        conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_webhooks_read_no_profile_while_nothing_changed(client, store):
+    sender = WebhookSender(client, MAIN_KEY, "/webhook/main")
+    assert sender.send(reply("warm-up")).status_code == 200
+    statements = traced(store)
+    for i in range(20):
+        assert sender.send(reply(f"number {i}")).status_code == 200
+    assert WebhookSender(client, MAIN_KEY).send(reply("to the default profile")).status_code == 200
+    assert not [s for s in statements if "FROM profiles" in s or "FROM settings" in s]
+    # the writer checks the version once per transaction: here one webhook each, so 21
+    assert sum("FROM profile_version" in s for s in statements) == statements.count("COMMIT") == 21
+    assert len(messages(store)) == 22
+
+
+def test_a_key_changed_by_another_process_is_used_at_once(client, store, tmp_path):
+    assert WebhookSender(client, MAIN_KEY, "/webhook/main").send(reply("before")).status_code == 200
+    statements = traced(store)
+    Store(str(tmp_path / "console.db")).save_profile("main", verify_key="rotated-key")  # the console, elsewhere
+    # verified against the receiver's copy (the old key), refused by the writer as stale, then checked again
+    old = WebhookSender(client, MAIN_KEY, "/webhook/main").send(reply("signed with the old key"))
+    assert old.status_code == 401
+    assert deliveries(store, outcome="rejected")[0]["reason"].startswith("wrong key")
+    assert sum("FROM profiles" in s for s in statements) == 1  # read again once, then cached
+    assert WebhookSender(client, "rotated-key", "/webhook/main").send(reply("new key")).status_code == 200
+    assert WebhookSender(client, "rotated-key", "/webhook/main").send(reply("again")).status_code == 200
+    assert sum("FROM profiles" in s for s in statements) == 1
+    assert [m["text"] for m in messages(store)] == ["before", "new key", "again"]
+
+
+def test_a_profile_added_or_made_default_elsewhere_is_found(client, store, tmp_path):
+    other = Store(str(tmp_path / "console.db"))
+    assert WebhookSender(client, "late-key", "/webhook/late").send(reply("too early")).status_code == 404
+    other.save_profile("late", verify_key="late-key")
+    assert WebhookSender(client, "late-key", "/webhook/late").send(reply("found")).status_code == 200
+    other.set_default_profile("shop")
+    assert WebhookSender(client, SHOP_KEY).send(reply("default is shop now")).status_code == 200
+    other.delete_profile("late")
+    assert WebhookSender(client, "late-key", "/webhook/late").send(reply("gone")).status_code == 404
+
+
 # ---------------------------------------------------------------- media and health
 
 @pytest.fixture

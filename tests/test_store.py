@@ -295,6 +295,57 @@ def test_webhooks_arriving_together_are_committed_together(db_path):
             assert s.get_message(message)["delivery"] == delivery
 
 
+def test_thirty_concurrent_webhooks_are_one_transaction_with_one_profile_check(db_path):
+    s = Store(db_path)
+    s.save_profile("p", verify_key="k")
+    version = s.profiles().version
+    statements = []
+    s._writer.set_trace_callback(statements.append)
+    bodies = [json.dumps(reply(f"together {i}", conv_id=i)).encode() for i in range(30)]
+    results: list = [None] * 30
+
+    def send(i):
+        stale = i == 7  # verified against profiles older than the store's
+        try:
+            results[i] = webhook(s, bodies[i], profiles_version=version - 1 if stale else version)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(30)]
+    with s.write():  # hold the writer back until all thirty wait
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(s._pending) == 30, 10, message="all webhooks queued")
+    for t in threads:
+        t.join(10)
+    assert isinstance(results[7], store_module.StaleProfiles)
+    assert [r[0] for i, r in enumerate(results) if i != 7] == ["accepted"] * 29
+    assert statements.count("BEGIN IMMEDIATE") == 2  # this thread's, then one for the thirty
+    assert sum("FROM profile_version" in x for x in statements) == 2  # likewise: once per transaction
+    assert s.count_deliveries() == 29 and not [m for m in s.list_conversations("p") if m["conv_id"] == 7]
+
+
+def test_the_profile_version_moves_with_every_change_of_profiles_or_default(store):
+    seen = [store.profiles().version]
+
+    def moved():
+        seen.append(store.profiles().version)
+        return seen[-1] > seen[-2]
+
+    store.save_profile("a", verify_key="k1")
+    assert moved()
+    store.save_profile("a", verify_key="k2")
+    assert moved() and store.profiles().lookup("a")["verify_key"] == "k2"
+    store.save_profile("b")
+    assert moved() and store.profiles().default["name"] == "a"  # the oldest, while none is chosen
+    store.set_default_profile("b")
+    assert moved() and store.profiles().lookup(None)["name"] == "b"
+    store.set_setting("unrelated", "x")
+    assert not moved()
+    store.delete_profile("b")
+    assert moved() and store.profiles().lookup(None)["name"] == "a" and store.profiles().lookup("b") is None
+
+
 def test_a_bad_webhook_in_a_group_fails_alone(db_path, monkeypatch):
     s = Store(db_path)
     accept = s._accept
