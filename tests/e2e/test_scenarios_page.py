@@ -42,10 +42,22 @@ def pick_file(page, shown: str):
     page.keyboard.press("Escape")
 
 
-def runs(db_path: str) -> list[tuple]:
+def runs(db_path: str) -> list[dict]:
     with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT scenario, status, total_steps, first_p50_ms FROM scenario_runs "
-                            "ORDER BY id").fetchall()
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute("SELECT id, scenario, path, status, passed_steps, total_steps, "
+                                                  "first_p50_ms FROM scenario_runs ORDER BY id")]
+
+
+def cell(page, text: str, column: str = ""):
+    """A table cell whose whole text is `text` (the grid keeps an accessible copy of what it draws)."""
+    where = f'[aria-colindex="{column}"]' if column else ""
+    return page.locator(f'[role="gridcell"]{where}').filter(has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def history_row(page, run: int):
+    """The History table's row for run `run` (its first column; a latency can be the same number)."""
+    return page.get_by_test_id("stDataFrame").locator('[role="row"]').filter(has=cell(page, str(run), column="1"))
 
 
 def test_runs_files_live_and_shows_failures_beside_what_arrived(page, console):
@@ -69,12 +81,16 @@ def test_runs_files_live_and_shows_failures_beside_what_arrived(page, console):
     expect(failed.locator('[data-testid="stJson"]').first).to_contain_text("button_template")
 
     kept = runs(console.db_path)[before:]
-    assert [(name, status, steps) for name, status, steps, _ in kept] == [
+    assert [(r["scenario"], r["status"], r["total_steps"]) for r in kept] == [
         ("Agent handover with a private note", "passed", 2), ("Menu regression", "error", 2)]
-    assert all(first is not None for *_, first in kept)
+    assert all(r["first_p50_ms"] is not None for r in kept)
 
     page.get_by_role("tab", name="History").click()
-    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    for run, status in zip(kept, ("✅ passed", "⚠️ error"), strict=True):
+        row = history_row(page, run["id"])
+        expect(row).to_have_count(1, timeout=30_000)
+        for shown in (run["scenario"], run["path"], status, f"{run['passed_steps']}/{run['total_steps']}"):
+            expect(row.locator(cell(page, shown))).to_have_count(1)
 
 
 def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
