@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 
 from apichat import client as client_module
 from apichat.client import BotClient, PartnerClient, UChatError
-from apichat.payloads import media_payload, postback_payload, text_payload
+from apichat.payloads import text_payload
 from apichat.store import Store
 from sandbox import create_app
 from tests.conftest import free_port
@@ -159,6 +159,18 @@ def test_partner_client_errors_carry_uchats_message(sandbox, webhook):
     assert "answered 403" in str(handshake.value)
 
 
+# The seed's "Workspace Api to send messages" bodies for CONTACT in conversation 41, written out by hand
+_SENDER = ('"sender": {"id": "c-1", "name": "Ann Lee", "email": "ann@example.com", "phone_number": "+61 400 000 000", '
+           '"type": "contact"}')
+SEED_BODIES = [
+    '{"content": "hi", "message_type": "incoming", ' + _SENDER + ', "conversation_id": 41, "event": "message_created"}',
+    '{"content": "☕ Products", "message_type": "incoming", ' + _SENDER + ', "conversation_id": 41, '
+    '"event": "message_postback", "submitted_values": [{"title": "☕ Products", "payload": "MENU_PRODUCTS"}]}',
+    '{"content": "", "message_type": "incoming", ' + _SENDER + ', "conversation_id": 41, "event": "message_created", '
+    '"attachments": [{"file_type": "image", "data_url": "https://cdn.example/a.png"}]}',
+]
+
+
 def test_bot_client_sends_the_seed_payloads(sandbox, store, webhook):
     app, session = sandbox
     bot_url = partner(session).set_webhook(webhook.url, "verify-me")["bot_url"]
@@ -167,11 +179,12 @@ def test_bot_client_sends_the_seed_payloads(sandbox, store, webhook):
     assert bot.send_postback(CONTACT, 41, "☕ Products", "MENU_PRODUCTS", message_id=8) == {"status": "ok"}
     assert bot.send_media(CONTACT, 41, "image", "https://cdn.example/a.png", message_id=9) == {"status": "ok"}
     received = [entry["body"] for entry in app.test_client().get("/sandbox/received").json]
-    assert received == [text_payload(CONTACT, 41, "hi"), postback_payload(CONTACT, 41, "☕ Products", "MENU_PRODUCTS"),
-                        media_payload(CONTACT, 41, "image", "https://cdn.example/a.png")]
+    assert received == [json.loads(body) for body in SEED_BODIES]
     logged = store.list_requests(profile="demo")[::-1]
     assert [(r["target"], r["method"], r["message_id"], r["status"]) for r in logged] == [
         ("bot", "POST", 7, 200), ("bot", "POST", 8, 200), ("bot", "POST", 9, 200)]
+    # what went over the wire, key order included (the sandbox's JSON answer sorts keys, so read the log)
+    assert [json.dumps(json.loads(r["request_body"]), ensure_ascii=False) for r in logged] == SEED_BODIES
     assert "sandbox-flow-key" not in json.dumps(logged)
     webhook.wait_messages(1)  # the bot really answered
 

@@ -289,23 +289,48 @@ def test_non_object_bodies(body, note):
     assert msg.kind == "unsupported" and any(note in n for n in msg.notes)
 
 
-@pytest.mark.parametrize("body", [
-    {"text": None, "content_attributes": None, "buttons": None, "attachments": None, "quick_replies": None},
-    {"text": 5, "content_attributes": 5, "conv_id": [1], "sender_id": {"a": 1}, "private": [True]},
-    {"content_type": "generic_template", "content_attributes": {"items": {"title": "not a list"}}},
-    {"content_type": "generic_template", "content_attributes": {"items": [None, 1, "x", {"buttons": 7}]}},
-    {"content_type": "button_template", "content_attributes": {"buttons": [None, 3, [1], {"type": None}]}},
-    {"attachments": [None, "x", {"file_type": None, "data_url": None}, {"data_url": 5}]},
-    {"attachments": {"file_type": "image", "data_url": "https://x.test/a.png"}},
-    {"type": ["image"], "content_type": {"a": 1}, "url": {"u": 1}},
-    {"content_attributes": "[1, 2]", "text": "x"},
-    {"quick_replies": "Yes", "text": "q"},
-    {"text": "deep", "raw": [[[[[[[[[[{"a": [None]}]]]]]]]]]]},
+@pytest.mark.parametrize("body, kind, text, notes", [
+    ({"text": None, "content_attributes": None, "buttons": None, "attachments": None, "quick_replies": None},
+     "unsupported", "", ["no text, buttons, cards or media found"]),
+    ({"text": 5, "content_attributes": 5, "conv_id": [1], "sender_id": {"a": 1}, "private": [True]},
+     "text", "5", ["content_attributes is not an object"]),
+    ({"content_type": "generic_template", "content_attributes": {"items": {"title": "not a list"}}},
+     "cards", "", []),
+    ({"content_type": "generic_template", "content_attributes": {"items": [None, 1, "x", {"buttons": 7}]}},
+     "cards", "", ["ignored a card that is not an object: ", "ignored a card that is not an object: 1",
+                   "ignored a card that is not an object: x", "ignored a button that is not an object: 7"]),
+    ({"content_type": "button_template", "content_attributes": {"buttons": [None, 3, [1], {"type": None}]}},
+     "buttons", "", ["ignored a button that is not an object: ", "ignored a button that is not an object: 3",
+                     "ignored a button that is not an object: [1]"]),
+    ({"attachments": [None, "x", {"file_type": None, "data_url": None}, {"data_url": 5}]}, "file", "", []),
+    ({"attachments": {"file_type": "image", "data_url": "https://x.test/a.png"}}, "image", "", []),
+    ({"type": ["image"], "content_type": {"a": 1}, "url": {"u": 1}}, "unsupported", "",
+     ['unknown content_type: {"a": 1}']),
+    ({"content_attributes": "[1, 2]", "text": "x"}, "text", "x", ["content_attributes is not an object"]),
+    ({"quick_replies": "Yes", "text": "q"}, "text", "q", []),
+    ({"text": "deep", "raw": [[[[[[[[[[{"a": [None]}]]]]]]]]]]}, "text", "deep", []),
 ])
-def test_wrong_types_everywhere_never_raise(body):
+def test_wrong_types_everywhere_never_raise(body, kind, text, notes):
     msg = parse_bot_message(body)
+    assert not any("parser error" in note for note in msg.notes), msg.notes  # read, not caught as a crash
+    assert (msg.kind, msg.text, msg.notes) == (kind, text, notes)
     assert isinstance(msg, BotMessage) and msg.raw == body
     json.dumps(msg.to_dict())
+
+
+def test_wrong_types_keep_what_is_usable():
+    conv = parse_bot_message({"text": 5, "conv_id": [1], "sender_id": {"a": 1}, "private": [True]})
+    assert (conv.conv_id, conv.sender_id, conv.private, conv.author) == ("[1]", '{"a": 1}', False, "bot")
+    [card] = parse_bot_message({"content_type": "generic_template",
+                                "content_attributes": {"items": [None, 1, "x", {"buttons": 7}]}}).cards
+    assert card == Card()
+    assert parse_bot_message({"content_type": "button_template", "content_attributes": {
+        "buttons": [None, 3, [1], {"type": None}]}}).buttons == [Button("postback", "", "")]
+    assert parse_bot_message({"attachments": [None, "x", {"file_type": None, "data_url": None},
+                                              {"data_url": 5}]}).media == [Media("file", "5")]
+    assert parse_bot_message({"attachments": {"file_type": "image", "data_url": "https://x.test/a.png"}}).media == [
+        Media("image", "https://x.test/a.png")]
+    assert parse_bot_message({"quick_replies": "Yes", "text": "q"}).quick_replies == [Button("postback", "Yes", "Yes")]
 
 
 def test_roundtrip_through_dict():

@@ -5,6 +5,8 @@ token, and the scenario loader raises only its own error, always with file and l
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import json
 import re
 import tempfile
@@ -111,16 +113,32 @@ def test_a_signature_verifies_exactly_the_bytes_and_key_it_was_made_with(body, k
     assert not signing.verify(body, signing.sign(body, ""), "")
 
 
+def hmac_hex(body: bytes, key: str) -> str:
+    """HMAC-SHA256 as the seed's PHP `hash_hmac('sha256', $payload, $key)` makes it, straight from hmac."""
+    return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+
+# how a sender may spell the right signature (verify is tolerant of these), or get it slightly wrong
+SPELLINGS = st.sampled_from([
+    lambda h: "sha256=" + h, lambda h: "SHA256=" + h.upper(), lambda h: " sha256= " + h[:32] + " " + h[32:] + "\t",
+    lambda h: h, lambda h: "sha256=" + h[:-1], lambda h: "sha256=" + h + "0", lambda h: "sha1=" + h,
+    lambda h: "sha256=" + h[:-1] + ("0" if h[-1] != "0" else "1")])
+
+
 @PROPERTY
 @given(body=BODIES, header=st.none() | TEXT | st.builds(lambda h: "sha256=" + h, st.text("0123456789abcdefABCDEF ",
                                                                                           max_size=70)),
-       key=st.text(max_size=20))
-def test_the_signature_check_never_raises_and_never_tells_the_key(body, header, key):
+       spell=st.none() | SPELLINGS, key=st.text(max_size=20))
+def test_the_signature_check_never_raises_and_never_tells_the_key(body, header, spell, key):
     key = "KEY-" + key
+    if spell is not None:  # a spelling of this body's real signature, made without the signing module
+        header = spell(hmac_hex(body, key))
+    digest = None if header is None else "".join(header.split()).lower().removeprefix("sha256=")
     valid = signing.verify(body, header, key)
-    assert valid is (signing.parse_header(header) == signing.sign(body, key)[7:])
+    assert valid is (digest == hmac_hex(body, key))
     reason = signing.diagnose(body, header, key, {"other": "KEY-other-key"})
     assert isinstance(reason, str) and key not in reason and "KEY-other-key" not in reason
+    assert (reason == "signature is valid") is valid
 
 
 # ---------------------------------------------------------------- the receiver, in-process, under random requests
@@ -345,6 +363,45 @@ def test_the_scenario_parser_raises_only_its_own_error_with_file_and_line(text):
         parse_scenario(text, "suite/my scenario.yaml")
     except ScenarioError as error:
         assert_located(error, "suite/my scenario.yaml", text)
+    else:  # a scenario needs `steps:`: without the word anywhere, the text cannot be one
+        assert "steps" in text, f"accepted a text without steps: {text!r}"
+
+
+# one-line steps: each is fine, or wrong in one way the parser must name at its line
+GOOD_STEPS = ["- send: hi", "- click: Products", "- wait: 1s", "- postback: {payload: P}", "- {send: x, messages: 1}",
+              "- send: 'it''s [not] a list'", "- send_image: https://x.test/a.png", "- expect: {text: {contains: a}}",
+              "- {send: x, expect: [{buttons: {count: 3}}], within: 2s}", "- {click: {card: 1, button: Buy}}"]
+BAD_STEPS = ["- expect: {text: {matches: '('}}", "- expect: {cards: {count: -1}}", "- postback: {payload: ~}",
+             "- send_image: javascript:x", "- expect_messages: {min: 3, max: 1}", "- any_order: maybe", "- hello",
+             "- sned: hi", "- wait: forever", "- wait: 1e400s", "- {send: a, click: b}", "- send: [1, 2]",
+             "- click: ''", "- {wait: 1s, within: 1s}", "- expect: {kind: sticker}", "- wait: 11m", "- {}", "- []",
+             "- 5", "- ~", "- {send: x, messages: -1}"]
+STEP_LISTS = st.lists(st.sampled_from(GOOD_STEPS).map(lambda s: (s, False))
+                      | st.sampled_from(BAD_STEPS).map(lambda s: (s, True)), min_size=1, max_size=8)
+
+
+@PROPERTY
+@given(head=st.sampled_from(["", "name: Mixed\n", "contact: {name: Ann}\ntimeout: 5s\n"]), steps=STEP_LISTS)
+def test_every_wrong_step_is_rejected_at_its_line_and_right_ones_parse(head, steps):
+    text = head + "steps:\n" + "".join(f"  {step}\n" for step, _ in steps)
+    first = head.count("\n") + 2
+    wrong = {first + i for i, (_, bad) in enumerate(steps) if bad}
+    try:
+        scenario = parse_scenario(text, "mixed.yaml")
+    except ScenarioError as error:
+        assert_located(error, "mixed.yaml", text)
+        assert {int(PROBLEM.match(p)["line"]) for p in error.problems} == wrong, (error.problems, text)
+    else:
+        assert not wrong, f"accepted wrong steps at lines {sorted(wrong)}:\n{text}"
+        assert len(scenario.steps) == len(steps)
+
+
+def _not_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 @FEW
@@ -358,6 +415,11 @@ def test_the_scenario_loader_reads_any_bytes_into_its_own_error(raw):
             load_scenario(path, "random.yaml")
         except ScenarioError as error:
             assert_located(error, "random.yaml", raw.decode("utf-8", "replace"))
+            if _not_utf8(raw):
+                assert error.problems[0].endswith(": the file is not UTF-8 text"), error.problems
+        else:
+            assert not _not_utf8(raw), f"accepted bytes that are not UTF-8: {raw!r}"
+            assert b"steps" in raw, f"accepted a file without steps: {raw!r}"
 
 
 def test_deeply_nested_and_self_referencing_scenarios_are_reported_with_a_line():

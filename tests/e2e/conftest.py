@@ -73,10 +73,19 @@ def _closed(port: int) -> bool:
     return False
 
 
+def chromium_missing(path: str) -> str | None:
+    """One line on how to get Chromium when there is none at `path`; None when there is."""
+    if os.path.isfile(path):
+        return None
+    return f"Chromium not found at {path}: run `bash .ci/run` (installs Debian's chromium) or set APICHAT_CHROMIUM"
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
+    if missing := chromium_missing(CHROMIUM):
+        pytest.fail(missing, pytrace=False)  # fail, not skip: a run without the browser tests is not a green run
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

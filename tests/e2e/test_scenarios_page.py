@@ -42,10 +42,22 @@ def pick_file(page, shown: str):
     page.keyboard.press("Escape")
 
 
-def runs(db_path: str) -> list[tuple]:
+def runs(db_path: str) -> list[dict]:
     with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT scenario, status, total_steps, first_p50_ms FROM scenario_runs "
-                            "ORDER BY id").fetchall()
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute("SELECT id, scenario, path, status, passed_steps, total_steps, "
+                                                  "first_p50_ms FROM scenario_runs ORDER BY id")]
+
+
+def cell(page, text: str, column: str = ""):
+    """A table cell whose whole text is `text` (the grid keeps an accessible copy of what it draws)."""
+    where = f'[aria-colindex="{column}"]' if column else ""
+    return page.locator(f'[role="gridcell"]{where}').filter(has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def history_row(page, run: int):
+    """The History table's row for run `run` (its first column; a latency can be the same number)."""
+    return page.get_by_test_id("stDataFrame").locator('[role="row"]').filter(has=cell(page, str(run), column="1"))
 
 
 def test_runs_files_live_and_shows_failures_beside_what_arrived(page, console):
@@ -69,12 +81,16 @@ def test_runs_files_live_and_shows_failures_beside_what_arrived(page, console):
     expect(failed.locator('[data-testid="stJson"]').first).to_contain_text("button_template")
 
     kept = runs(console.db_path)[before:]
-    assert [(name, status, steps) for name, status, steps, _ in kept] == [
+    assert [(r["scenario"], r["status"], r["total_steps"]) for r in kept] == [
         ("Agent handover with a private note", "passed", 2), ("Menu regression", "error", 2)]
-    assert all(first is not None for *_, first in kept)
+    assert all(r["first_p50_ms"] is not None for r in kept)
 
     page.get_by_role("tab", name="History").click()
-    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    for run, status in zip(kept, ("✅ passed", "⚠️ error"), strict=True):
+        row = history_row(page, run["id"])
+        expect(row).to_have_count(1, timeout=30_000)
+        for shown in (run["scenario"], run["path"], status, f"{run['passed_steps']}/{run['total_steps']}"):
+            expect(row.locator(cell(page, shown))).to_have_count(1)
 
 
 def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
@@ -85,7 +101,7 @@ def test_a_broken_file_is_named_with_its_line_and_cannot_run(page):
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_disabled()
 
 
-def test_a_chat_saved_as_a_scenario_replays_green(page):
+def test_a_chat_saved_as_a_scenario_replays_green(page, console, tmp_path):
     conv_id = str(new_conversation(page))
     send(page, "hi")
     expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="I'm Bean")).to_be_visible(timeout=30_000)
@@ -96,22 +112,29 @@ def test_a_chat_saved_as_a_scenario_replays_green(page):
     page.get_by_role("button", name="Export").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Save as scenario").click()
-    assert download.value.suggested_filename == f"conversation-sandbox-{conv_id}.scenario.yaml"
+    filename = f"conversation-sandbox-{conv_id}.scenario.yaml"
+    assert download.value.suggested_filename == filename
+    download.value.save_as(tmp_path / filename)
+    saved = (tmp_path / filename).read_text(encoding="utf-8")
+    scenario = parse_scenario(saved, filename)
+    assert [s.action for s in scenario.steps] == ["send", "click"]
+    assert "click: ☕ Products" in saved and "count: 3" in saved and "messages: 1" in saved
     page.keyboard.press("Escape")
 
-    # the same recorder, shown on the Scenarios page: read it there and replay it
+    # the same recorder, shown on the Scenarios page, says the same
     open_scenarios(page)
     page.get_by_role("tab", name="Record from a conversation").click()
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Conversation").click()
     page.get_by_role("option", name=re.compile(f"^#{conv_id} ")).click()
     code = page.locator('[data-testid="stCode"]').filter(has_text=f"conversation {conv_id}")
     expect(code).to_contain_text("click: ☕ Products", timeout=30_000)
-    text = code.inner_text()
-    scenario = parse_scenario(text, "saved.yaml")
-    assert [s.action for s in scenario.steps] == ["send", "click"]
-    assert "count: 3" in text and "messages: 1" in text
+    assert code.inner_text().strip() == saved.strip()
 
+    # the downloaded file, run as it is, replays green
+    before = len(runs(console.db_path))
     page.get_by_role("tab", name="Run").click()
-    upload(page, [("saved.yaml", text)])
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(tmp_path / filename))
     page.get_by_role("button", name="Run 1 scenario").click()
     expect(page.get_by_text("1 of 1 scenario(s) passed.")).to_be_visible(timeout=60_000)
+    assert [(r["path"], r["status"], r["passed_steps"], r["total_steps"]) for r in runs(console.db_path)[before:]] == [
+        (f"upload:{filename}", "passed", 2, 2)]
