@@ -11,7 +11,7 @@ import streamlit as st
 from apichat import media as uploads
 from apichat import outbox, transcript
 from apichat.payloads import MEDIA_KINDS, file_type_for
-from ui import context, render
+from ui import context, live, render
 from ui.html import CSS
 
 LIVE_WINDOW = 40  # the latest messages drawn when a thread opens; "Load earlier" adds as many again
@@ -289,11 +289,12 @@ if not state["rows"]:
 draw([r for r in state["rows"] if r["id"] <= state["boundary"]], {r["id"]: r for r in state["rows"]})
 
 
-@st.fragment(run_every=settings.poll_seconds)
 def live_tail() -> None:
     """The poll: an indexed look for anything newer, drawing only the tail of the thread."""
     state = thread_state()
     changed = refresh(state)
+    if live.poll_interval(state["rows"], time.time(), settings.poll_seconds) != st.session_state["poll-every"]:
+        st.rerun(scope="app")  # a reply is now expected, or no longer: a full run sets the poll's new pace
     tail = [r for r in state["rows"] if r["id"] > state["boundary"]]
     if any(i <= state["boundary"] for i in changed) or len(tail) > LIVE_WINDOW:
         st.rerun(scope="app")  # a settled message changed, or the tail grew long: redraw the whole thread
@@ -309,4 +310,6 @@ def live_tail() -> None:
         state["read"] = state["last_id"]
 
 
-live_tail()
+# fast while a reply is expected (after a send, while waiting), at APICHAT_POLL_SECONDS when idle
+st.session_state["poll-every"] = live.poll_interval(state["rows"], time.time(), settings.poll_seconds)
+st.fragment(live_tail, run_every=st.session_state["poll-every"])()

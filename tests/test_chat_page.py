@@ -136,3 +136,13 @@ def test_new_conversation_gives_a_fresh_id_once_and_keeps_an_empty_one(store):
     assert at.session_state["conversation"] == second["id"]
     assert len(store.list_conversations("p1", "ana")) == 2
 
+
+
+def test_the_poll_runs_fast_after_a_send_and_at_the_idle_rate_otherwise(store):
+    at = open_page()
+    assert at.session_state["poll-every"] == 1.0  # APICHAT_POLL_SECONDS' default: nothing expected
+    conv = store.get_conversation(at.session_state["conversation"])
+    bot_says(store, conv, {"text": "a reply nobody asked for", "type": "text"})
+    assert at.run().session_state["poll-every"] == 1.0  # a reply alone expects nothing more
+    at.chat_input("composer").set_value("hello").run()
+    assert at.session_state["poll-every"] == 0.25  # a reply is expected now
