@@ -211,7 +211,7 @@ class PartnerClient(_Client):
 
 
 class BotClient(_Client):
-    """A bot_url: sends the contact's messages in the seed's shapes. Never retried (not idempotent)."""
+    """A bot_url: sends the contact's messages in the shapes of docs/protocol.md §4. Never retried (not idempotent)."""
 
     target = "bot"
 

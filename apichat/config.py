@@ -1,4 +1,4 @@
-"""Settings from the environment, with the defaults of DESIGN.md."""
+"""Settings from the environment, with the defaults in the README's environment table."""
 
 from __future__ import annotations
 

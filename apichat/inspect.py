@@ -271,7 +271,7 @@ def is_handshake(delivery: dict) -> bool:
 def curl_for_delivery(delivery: dict, key: str, base_url: str, body_file: str | None = None) -> str:
     """A curl that re-sends a delivery's exact body to `base_url` + its route, with a fresh signature.
 
-    A handshake becomes the seed's form POST with the key as $UCHAT_VERIFY_TOKEN (never the real key).
+    A handshake becomes UChat's form POST (docs/protocol.md §3) with the key as $UCHAT_VERIFY_TOKEN (never the real key).
     `body_file` (a file holding the exact bytes) keeps a large body off the command line.
     """
     url = delivery_url(delivery, base_url)
@@ -347,7 +347,7 @@ def replay(delivery: dict, key: str, receiver_url: str, session: requests.Sessio
            timeout: float = 10.0) -> ReplayResult:
     """Send a stored delivery again to the receiver, signed with `key` (the profile's current one).
 
-    A handshake is re-run as the seed describes it, with `key` as hub_verify_token and a new challenge.
+    A handshake is re-run as docs/protocol.md §3 describes it, with `key` as hub_verify_token and a new challenge.
     """
     url = delivery_url(delivery, receiver_url)
     http = session or requests

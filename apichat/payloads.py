@@ -1,6 +1,6 @@
 """The channel's payloads: what the contact sends to bot_url, and what the bot sends back.
 
-Builders produce exactly the seed's JSON. `parse_bot_message` turns any webhook body into a
+Builders produce exactly the JSON of docs/protocol.md §4. `parse_bot_message` turns any webhook body into a
 normalized `BotMessage` and never raises: what it does not understand becomes `unsupported`.
 """
 
@@ -33,19 +33,19 @@ def _envelope(content: str, sender: dict, conversation_id: int, event: str) -> d
 
 
 def text_payload(sender: dict, conversation_id: int, text: str) -> dict:
-    """The seed's "Send Text Message" body."""
+    """docs/protocol.md §4, "Send Text Message" body."""
     return _envelope(text, sender, conversation_id, "message_created")
 
 
 def postback_payload(sender: dict, conversation_id: int, title: str, payload: str) -> dict:
-    """The seed's "Send Button Payload" body: content is the title, submitted_values the button."""
+    """docs/protocol.md §4, "Send Button Payload" body: content is the title, submitted_values the button."""
     body = _envelope(title, sender, conversation_id, "message_postback")
     body["submitted_values"] = [{"title": title, "payload": payload}]
     return body
 
 
 def media_payload(sender: dict, conversation_id: int, file_type: str, url: str) -> dict:
-    """The seed's "Send Image/Audio/Video/File" body."""
+    """docs/protocol.md §4, "Send Image/Audio/Video/File" body."""
     if file_type not in MEDIA_KINDS:
         raise ValueError(f"file_type must be one of {', '.join(MEDIA_KINDS)}, not {file_type!r}")
     body = _envelope("", sender, conversation_id, "message_created")
@@ -54,7 +54,7 @@ def media_payload(sender: dict, conversation_id: int, file_type: str, url: str) 
 
 
 def file_type_for(mime: str | None) -> str:
-    """The seed's file_type for a MIME type: image, audio, video, or file for the rest."""
+    """The file_type (docs/protocol.md §4) for a MIME type: image, audio, video, or file for the rest."""
     major = (mime or "").split("/", 1)[0].lower()
     return major if major in ("image", "audio", "video") else "file"
 

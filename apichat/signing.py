@@ -19,7 +19,7 @@ HEX64 = re.compile("[0-9a-f]{64}")
 
 
 def sign(body: bytes | str, key: str) -> str:
-    """Header value for `body`, as the seed's PHP computes it: `'sha256='.hash_hmac(...)`."""
+    """Header value for `body`, as UChat's PHP computes it (docs/protocol.md §5): `'sha256='.hash_hmac(...)`."""
     return PREFIX + hmac.new(_bytes(key), _bytes(body), hashlib.sha256).hexdigest()
 
 

@@ -10,7 +10,7 @@ client; either way the client's own CPU per request is printed next to the serve
 shows. With `--gunicorn` the receiver and the bare route are also measured under gunicorn (gthread, 2 workers).
 
 Per row: req/s bare, req/s receiver, ratio, p50/p99 latency of the receiver, server CPU per request, and loss
-(2xx answered vs rows stored). Targets (DESIGN.md): ratio >= 0.8 at 32 connections (floor 0.6), the receiver's
+(2xx answered vs rows stored). Targets (README, Benchmarks): ratio >= 0.8 at 32 connections (floor 0.6), the receiver's
 rate at 32 connections >= its rate at 1, p99 <= 100 ms at 32 connections, loss 0. Exits 1 when the floor,
 the rising rate or loss is missed.
 """

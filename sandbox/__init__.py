@@ -1,6 +1,6 @@
 """A local stand-in for UChat's API Chat: the partner API, a bot_url and a demo bot that replies with signed webhooks.
 
-It follows the seed exactly (paths, payloads, headers, signature, handshake), so a console
+It follows docs/protocol.md exactly (paths, payloads, headers, signature, handshake), so a console
 that works against it works against UChat, with no account and no internet. It keeps its
 own small JSON state and never touches the console's store.
 """
@@ -32,7 +32,7 @@ BODY_CAP = 64 * 1024
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """How one sandbox runs; `from_env` gives the defaults of DESIGN.md."""
+    """How one sandbox runs; `from_env` gives the defaults in the README's environment table."""
 
     port: int = 8503
     state_path: str = "data/sandbox.json"
@@ -83,7 +83,7 @@ class Sandbox:
         return f"{self.config.base_url}/api/apichat/{bot_code(workspace_id)}"
 
     def webhook_data(self, workspace_id: str) -> dict:
-        """The seed's `data` object for a workspace (all empty strings when no webhook is set)."""
+        """The partner API's `data` object (docs/protocol.md §2) for a workspace (all empty strings when no webhook is set)."""
         hook = self.state.get(workspace_id)
         if hook is None:
             return dict(EMPTY_WEBHOOK)
@@ -137,7 +137,7 @@ def create_app(config: SandboxConfig | Mapping[str, Any] | None = None,
     from . import botapi, extras, partner
 
     app = Flask(__name__)
-    app.json.sort_keys = False  # answers keep the seed's key order
+    app.json.sort_keys = False  # answers keep the documented key order
     app.extensions["sandbox"] = Sandbox(config, session)
     app.register_blueprint(partner.bp)
     app.register_blueprint(botapi.bp)

@@ -1,4 +1,4 @@
-"""The bot_url: takes a contact's message, validates it like the seed, and has the demo bot answer later."""
+"""The bot_url: takes a contact's message, validates it as docs/protocol.md §4 describes, and has the demo bot answer later."""
 
 from __future__ import annotations
 

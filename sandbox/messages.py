@@ -1,4 +1,4 @@
-"""Builders for the webhook bodies the demo bot sends, in the seed's shapes and key order."""
+"""Builders for the webhook bodies the demo bot sends, in the shapes and key order of docs/protocol.md §6."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def phone_number(title: str, number: str) -> dict:
 
 
 def card(title: str, subtitle: str, image_url: str, buttons: list[dict]) -> dict:
-    """One item of a generic_template, with the seed's null item_url and default_action."""
+    """One item of a generic_template, with the documented null item_url and default_action."""
     return {"title": title, "image_url": image_url, "item_url": None, "subtitle": subtitle,
             "default_action": None, "buttons": buttons}
 
@@ -33,21 +33,21 @@ class Outgoing:
         return {"sender_id": self.sender_id, "conv_id": self.conv_id}
 
     def text(self, text: str, **extra: Any) -> dict:
-        """The seed's "Receive Text Message"; `extra` adds fields such as sender_type."""
+        """docs/protocol.md §6, "Receive Text Message"; `extra` adds fields such as sender_type."""
         return {**self._head(), "text": text, "type": "text", "message_type": "outgoing", "private": False, **extra}
 
     def buttons(self, text: str, buttons: list[dict]) -> dict:
-        """The seed's "Receive Button Template"."""
+        """docs/protocol.md §6, "Receive Button Template"."""
         return {**self.text(text), "content_type": "button_template",
                 "content_attributes": {"text": text, "buttons": buttons}}
 
     def cards(self, text: str, items: list[dict], ratio: str = "horizontal") -> dict:
-        """The seed's "Receive Generic Template (Card/Carousel)"; ratio is horizontal or square."""
+        """docs/protocol.md §6, "Receive Generic Template (Card/Carousel)"; ratio is horizontal or square."""
         return {**self.text(text), "content_type": "generic_template",
                 "content_attributes": {"ratio": ratio, "items": items}}
 
     def media(self, kind: str, url: str) -> dict:
-        """The seed's "Receive Image/Audio/Video/File Message"."""
+        """docs/protocol.md §6, "Receive Image/Audio/Video/File Message"."""
         return {**self._head(), "url": url, "type": kind, "message_type": "outgoing", "private": False}
 
     def agent(self, name: str, text: str, *, private: bool) -> dict:

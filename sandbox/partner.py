@@ -47,7 +47,7 @@ def _refused(exc: BaseException) -> bool:
 
 
 def handshake(session: requests.Session, url: str, key: str, timeout: float) -> str | None:
-    """POST the seed's three hub_* fields to `url`; None when it answers 200 with the challenge, else why not."""
+    """POST the three hub_* fields of docs/protocol.md §3 to `url`; None when it answers 200 with the challenge, else why not."""
     challenge = secrets.token_hex(16)
     fields = {"hub_mode": "subscribe", "hub_verify_token": key, "hub_challenge": challenge}
     try:

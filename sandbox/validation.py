@@ -1,4 +1,4 @@
-"""Checks a contact's message to bot_url as strictly as the seed describes it.
+"""Checks a contact's message to bot_url as strictly as docs/protocol.md §4 describes it.
 
 Every problem is reported as one sentence that names the field, so a bot builder can fix
 the request without reading code: "conversation_id must be an integer, got string".
@@ -15,7 +15,7 @@ SENDER_STRINGS = ("name", "email", "phone_number")
 
 
 class InvalidMessage(ValueError):
-    """The body breaks the seed's contract; str() names the field and the problem."""
+    """The body breaks the contract of docs/protocol.md §4; str() names the field and the problem."""
 
 
 def json_type(value: Any) -> str:
@@ -104,7 +104,7 @@ def _submitted_values(body: dict) -> None:
 
 
 def validate_incoming(body: Any) -> dict:
-    """`body` when it is a message the seed allows; raises InvalidMessage naming the field otherwise."""
+    """`body` when it is a message docs/protocol.md §4 allows; raises InvalidMessage naming the field otherwise."""
     if not isinstance(body, dict):
         raise InvalidMessage(f"the body must be a JSON object, got {json_type(body)}")
     message_type = _string(body, "message_type")

@@ -1,4 +1,4 @@
-"""The seed's "Workspace Api to send messages" request bodies, copied as they are written there."""
+"""UChat's "Workspace Api to send messages" request bodies (docs/protocol.md §4), copied as UChat writes them."""
 
 from __future__ import annotations
 

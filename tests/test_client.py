@@ -159,7 +159,7 @@ def test_partner_client_errors_carry_uchats_message(sandbox, webhook):
     assert "answered 403" in str(handshake.value)
 
 
-# The seed's "Workspace Api to send messages" bodies for CONTACT in conversation 41, written out by hand
+# UChat's "Workspace Api to send messages" bodies for CONTACT in conversation 41, written out by hand
 _SENDER = ('"sender": {"id": "c-1", "name": "Ann Lee", "email": "ann@example.com", "phone_number": "+61 400 000 000", '
            '"type": "contact"}')
 SEED_BODIES = [
@@ -171,7 +171,7 @@ SEED_BODIES = [
 ]
 
 
-def test_bot_client_sends_the_seed_payloads(sandbox, store, webhook):
+def test_bot_client_sends_the_documented_payloads(sandbox, store, webhook):
     app, session = sandbox
     bot_url = partner(session).set_webhook(webhook.url, "verify-me")["bot_url"]
     bot = BotClient(bot_url, "sandbox-flow-key", store=store, profile="demo", session=session)

@@ -1,4 +1,4 @@
-"""The seed's contract, end to end: its example payloads, its required fields, and every reply kind through a real receiver."""
+"""The contract of docs/protocol.md, end to end: UChat's example payloads, its required fields, and every reply kind through a real receiver."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def put(value, *keys):
     return change
 
 
-BROKEN = [  # (seed example, change, the message's expected words)
+BROKEN = [  # (UChat's example, change, the message's expected words)
     *[("text", drop(field), f"{field} is required") for field in
       ("message_type", "sender", "conversation_id", "event", "content")],
     *[("text", drop("sender", field), f"sender.{field} is required") for field in

@@ -1,4 +1,4 @@
-"""Payloads: the builders write exactly the seed's JSON; the parser reads every shape a bot sends."""
+"""Payloads: the builders write exactly UChat's documented JSON (docs/protocol.md §4); the parser reads every shape a bot sends."""
 
 from __future__ import annotations
 
@@ -50,21 +50,21 @@ def same_json(built: dict, expected: dict) -> None:
 
 # ---------------------------------------------------------------- builders
 
-def test_text_payload_is_the_seeds():
+def test_text_payload_is_the_documented_one():
     same_json(text_payload(SENDER, 123, FILL["{{TEXT MESSAGE}}"]), seed("text"))
 
 
-def test_postback_payload_is_the_seeds():
+def test_postback_payload_is_the_documented_one():
     same_json(postback_payload(SENDER, 123, "Yes please", "YES_PAYLOAD"), seed("postback"))
 
 
 @pytest.mark.parametrize("kind", ["image", "audio", "video", "file"])
-def test_media_payload_is_the_seeds(kind):
+def test_media_payload_is_the_documented_one(kind):
     expected = seed(kind)
     same_json(media_payload(SENDER, 123, kind, FILL["{{" + kind.upper() + " URL}}"]), expected)
 
 
-def test_builders_coerce_to_the_seeds_types():
+def test_builders_coerce_to_the_documented_types():
     body = text_payload({"id": 7, "name": None, "phone": "+1555"}, "123", "hi")
     assert body["conversation_id"] == 123 and isinstance(body["conversation_id"], int)
     assert body["sender"] == {"id": "7", "name": "", "email": "", "phone_number": "+1555", "type": "contact"}
@@ -81,7 +81,7 @@ def test_file_type_for(mime, kind):
     assert file_type_for(mime) == kind
 
 
-# ---------------------------------------------------------------- the seed's bot messages
+# ---------------------------------------------------------------- UChat's documented bot messages
 
 BASE = {"sender_id": "contact-42", "conv_id": 123, "message_type": "outgoing", "private": False}
 

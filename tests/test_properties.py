@@ -114,7 +114,7 @@ def test_a_signature_verifies_exactly_the_bytes_and_key_it_was_made_with(body, k
 
 
 def hmac_hex(body: bytes, key: str) -> str:
-    """HMAC-SHA256 as the seed's PHP `hash_hmac('sha256', $payload, $key)` makes it, straight from hmac."""
+    """HMAC-SHA256 as UChat's PHP `hash_hmac('sha256', $payload, $key)` makes it, straight from hmac."""
     return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 

@@ -252,7 +252,7 @@ def test_bot_url_answers_404_401_400_before_accepting(client, webhook):
     assert ok.status_code == 200 and ok.json == {"status": "ok"}
 
 
-def test_replies_are_signed_php_encoded_and_carry_the_seed_headers(client, webhook):
+def test_replies_are_signed_php_encoded_and_carry_the_documented_headers(client, webhook):
     path = connect(client, webhook)
     assert say(client, path, "emoji").status_code == 200
     (headers, raw), (_, emoji_raw) = webhook.wait_messages(2)

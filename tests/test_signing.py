@@ -1,4 +1,4 @@
-"""Signatures: computed as the seed's PHP does, verified over the raw bytes, tolerantly, in constant time."""
+"""Signatures: computed as UChat's PHP does (docs/protocol.md §5), verified over the raw bytes, tolerantly, in constant time."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CHECK_KEY = "It's a Secret to Everybody"
 CHECK_BODY = "Hello, World!"
 CHECK_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 
-# What PHP's json_encode sends (slashes and non-ASCII escaped) and what the seed's PHP signs it to.
+# What PHP's json_encode sends (slashes and non-ASCII escaped) and what UChat's PHP snippet signs it to.
 # Produced with php 8.2 by php_sign() below; kept so the check runs on machines without php.
 PHP_KEY = "php-key"
 PHP_BODY = (b'{"sender_id":"c-1","conv_id":123,"text":"Caf\\u00e9 \\u2713 see https:\\/\\/example.com\\/a\\/b",'
@@ -33,7 +33,7 @@ echo $sign;
 
 
 def php_sign(body: bytes, key: str) -> str:
-    """The seed's PHP snippet run by php itself (the body on stdin, as request()->body())."""
+    """UChat's PHP snippet (docs/protocol.md §5) run by php itself (the body on stdin, as request()->body())."""
     result = subprocess.run(["php", "-r", SEED_PHP], input=body, capture_output=True, timeout=30,
                             env={"VERIFY_KEY": key, "PATH": "/usr/bin:/bin:/usr/local/bin"}, check=True)
     return result.stdout.decode()
@@ -45,7 +45,7 @@ def test_public_check_value():
     assert signing.verify(CHECK_BODY.encode(), CHECK_SIGNATURE, CHECK_KEY)
 
 
-def test_matches_the_seeds_php():
+def test_matches_uchats_php():
     if shutil.which("php"):
         expected = php_sign(PHP_BODY, PHP_KEY)
         assert expected == PHP_SIGNATURE  # the hard-coded value below stays honest
