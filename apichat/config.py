@@ -131,12 +131,3 @@ def load_settings(env=None) -> Settings:
         poll_seconds=_float(env, "APICHAT_POLL_SECONDS", 1.0),
         env_profile=env_profile_from(env),
     )
-
-
-def mask(secret: str | None, keep: int = 4) -> str:
-    """A key as it may be shown or logged: its last few characters only."""
-    if not secret:
-        return ""
-    if len(secret) <= keep * 2:
-        return "•" * len(secret)
-    return "•" * 6 + secret[-keep:]

@@ -17,9 +17,8 @@ from urllib.parse import parse_qsl
 import requests
 
 from . import signing
-from .config import mask
+from .redact import redact, redact_text
 
-SECRET_FIELDS = ("webhook_verification_key", "hub_verify_token", "hub.verify_token", "verify_token")
 DELIVERY_OUTCOMES = ("accepted", "duplicate", "rejected", "handshake")
 REQUEST_OUTCOMES = ("sent", "failed")
 KEY_VARIABLES = {"partner API": "UCHAT_PARTNER_KEY", "bot_url": "UCHAT_FLOW_KEY"}
@@ -139,31 +138,6 @@ def body_view(value: bytes | str | None) -> tuple[object | None, str]:
     except ValueError:
         return None, redact_text(text)
     return redact(data), json.dumps(redact(data), ensure_ascii=False, indent=2)
-
-
-def redact(value, placeholder=None):
-    """`value` with every verification key masked (or replaced by `placeholder`)."""
-    if isinstance(value, dict):
-        out = {}
-        for name, item in value.items():
-            if str(name).lower() in SECRET_FIELDS and isinstance(item, str) and item:
-                out[name] = placeholder if placeholder is not None else mask(item)
-            else:
-                out[name] = redact(item, placeholder)
-        return out
-    if isinstance(value, list):
-        return [redact(item, placeholder) for item in value]
-    return value
-
-
-def redact_text(text: str) -> str:
-    """A form-encoded body (a handshake) with its hub_verify_token masked; other text unchanged."""
-    if "=" not in text or not any(name in text.lower() for name in SECRET_FIELDS):
-        return text
-    pairs = parse_qsl(text, keep_blank_values=True)
-    if not pairs:
-        return text
-    return "&".join(f"{k}={mask(v) if k.lower() in SECRET_FIELDS else v}" for k, v in pairs)
 
 
 def headers_of(row: dict, column: str = "headers") -> dict:

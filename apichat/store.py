@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import mask
 from .payloads import BotMessage
+from .redact import masked_body, masked_headers
 from .schema import MIGRATIONS
 
 DUPLICATE_WINDOW_SECONDS = 600
@@ -29,51 +29,7 @@ REJECTED_BODY_CAP_BYTES = 64 * 1024
 TEXT_CAP_CHARS = 64 * 1024
 PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify_key",
                   "bot_url", "webhook_url", "webhook_status")
-SECRET_FIELDS = ("partner_key", "flow_key", "verify_key")
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
-# X-Hub-Signature-256 is kept whole: it is an HMAC of a body that is stored anyway, not a secret, and the
-# Inspector needs it to explain a rejected delivery.
-SECRET_HEADERS = ("cookie", "x-api-key")
-SECRET_BODY_FIELDS = ("webhook_verification_key", "hub_verify_token", "verify_token")
-
-
-def masked_headers(headers: dict) -> dict:
-    """Headers as they may be stored and shown: credentials reduced to their last characters."""
-    out = {}
-    for name, value in headers.items():
-        if name.lower() == "authorization":
-            scheme, _, token = str(value).partition(" ")
-            out[name] = f"{scheme} {mask(token)}" if token else mask(scheme)
-        elif name.lower() in SECRET_HEADERS:
-            out[name] = mask(str(value))
-        else:
-            out[name] = value
-    return out
-
-
-def _mask_fields(data) -> bool:
-    changed = False
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in SECRET_BODY_FIELDS and isinstance(value, str) and value:
-                data[key], changed = mask(value), True
-            else:
-                changed = _mask_fields(value) or changed
-    elif isinstance(data, list):
-        for item in data:
-            changed = _mask_fields(item) or changed
-    return changed
-
-
-def masked_body(text: str) -> str:
-    """A JSON body as it may be stored: verification keys (set/get webhook) reduced to their last characters."""
-    if not text or not any(field in text for field in SECRET_BODY_FIELDS):
-        return text
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    return json.dumps(data, ensure_ascii=False) if _mask_fields(data) else text
 
 
 def _now() -> float:

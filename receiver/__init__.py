@@ -11,15 +11,16 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, quote, quote_plus
+from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from apichat import signing
-from apichat.config import Settings, load_settings, mask
+from apichat.config import Settings, load_settings
 from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
+from apichat.redact import without_token
 from apichat.store import StaleProfiles, Store
 
 log = logging.getLogger("receiver")
@@ -90,17 +91,6 @@ def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
     elif data is None and raw and b"hub" in raw[:200] and b"=" in raw:
         take(parse_qs(raw.decode("utf-8", errors="replace")))
     return found
-
-
-def without_token(raw: bytes, token: str) -> bytes:
-    """A handshake body as it may be stored: the verification token masked in every encoding it may take."""
-    if len(token) < 4:
-        return raw
-    masked = mask(token).encode()
-    for form in {token, quote_plus(token, errors="surrogatepass"), quote(token, errors="surrogatepass"),
-                 json.dumps(token)[1:-1]}:
-        raw = raw.replace(form.encode("utf-8", errors="surrogatepass"), masked)
-    return raw
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:

@@ -7,7 +7,8 @@ import logging
 import sqlite3
 import sys
 
-from apichat.config import SettingsError, load_settings, mask
+from apichat.config import SettingsError, load_settings
+from apichat.redact import mask
 from apichat.services import exit_with_parent
 
 ENVIRONMENT = """\

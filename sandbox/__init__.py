@@ -21,7 +21,8 @@ import requests
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from apichat.config import SANDBOX_FLOW_KEY, SANDBOX_PARTNER_KEY, load_settings, mask
+from apichat.config import SANDBOX_FLOW_KEY, SANDBOX_PARTNER_KEY, load_settings
+from apichat.redact import masked_authorization
 
 from .delivery import Deliverer, Faults
 from .state import EMPTY_WEBHOOK, SandboxState, bot_code
@@ -105,7 +106,7 @@ class Sandbox:
             body: Any = json.loads(raw)
         except ValueError:
             body = raw[:BODY_CAP].decode("utf-8", errors="replace")
-        shown = {name: (_mask_auth(value) if name.lower() == "authorization" else value)
+        shown = {name: (masked_authorization(value) if name.lower() == "authorization" else value)
                  for name, value in headers.items()}
         with self._lock:
             self._received.append({"index": next(self._counter), "time": time.time(), "code": code,
@@ -122,11 +123,6 @@ class Sandbox:
 
     def close(self) -> None:
         self.deliverer.close()
-
-
-def _mask_auth(value: str) -> str:
-    scheme, _, token = str(value).partition(" ")
-    return f"{scheme} {mask(token)}" if token else mask(scheme)
 
 
 def create_app(config: SandboxConfig | Mapping[str, Any] | None = None,

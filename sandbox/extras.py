@@ -6,7 +6,7 @@ import os
 
 from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
-from apichat.config import mask
+from apichat.redact import mask
 
 from .bot import FAULTS
 from .state import bot_code, flow_ns

@@ -12,7 +12,6 @@ from apichat.config import (
     SettingsError,
     env_profile_from,
     load_settings,
-    mask,
 )
 
 
@@ -112,12 +111,3 @@ def test_settings_replace_keeps_the_rest():
     with pytest.raises(TypeError):
         s.replace(no_such_setting=1)
     assert isinstance(t, Settings)
-
-
-@pytest.mark.parametrize("secret, shown", [
-    (None, ""), ("", ""), ("abc", "•••"), ("12345678", "••••••••"), ("sandbox-flow-key", "••••••-key"),
-])
-def test_mask(secret, shown):
-    assert mask(secret) == shown
-    if secret and len(secret) > 8:
-        assert secret[:-4] not in mask(secret)

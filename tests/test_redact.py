@@ -1,0 +1,70 @@
+"""Secrets masked in one place: keys in headers, JSON and form bodies, raw handshake bytes."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from apichat.redact import (
+    SECRET_FIELDS,
+    mask,
+    masked_authorization,
+    masked_body,
+    masked_headers,
+    redact,
+    redact_text,
+    without_token,
+)
+
+KEY = "a-verification-key-1234"
+
+
+@pytest.mark.parametrize("secret, shown", [
+    (None, ""), ("", ""), ("abc", "•••"), ("12345678", "••••••••"), ("sandbox-flow-key", "••••••-key"),
+])
+def test_mask(secret, shown):
+    assert mask(secret) == shown
+    if secret and len(secret) > 8:
+        assert secret[:-4] not in mask(secret)
+
+
+def test_headers_keep_their_names_and_lose_their_credentials():
+    headers = {"Authorization": "Bearer partner-key-abcd", "Cookie": "session=xyz-secret", "X-Api-Key": "k-987654321",
+               "X-Hub-Signature-256": "sha256=" + "0" * 64, "Content-Type": "application/json"}
+    shown = masked_headers(headers)
+    assert shown["Authorization"] == "Bearer ••••••abcd" == masked_authorization(headers["Authorization"])
+    assert shown["Cookie"] == mask("session=xyz-secret") and shown["X-Api-Key"] == "••••••4321"
+    assert shown["X-Hub-Signature-256"] == headers["X-Hub-Signature-256"]  # an HMAC of a stored body, not a key
+    assert shown["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("field", [*SECRET_FIELDS, "Webhook_Verification_Key", "HUB_VERIFY_TOKEN"])
+def test_every_spelling_of_the_key_is_masked_in_json_anywhere(field):
+    body = json.dumps({"status": "ok", "data": {field: KEY, "bot_url": "https://bot/x"}, "list": [{field: KEY}]})
+    for shown in (masked_body(body), json.dumps(redact(json.loads(body)), ensure_ascii=False)):
+        assert KEY not in shown and "••••••1234" in shown and "https://bot/x" in shown
+
+
+def test_bodies_without_a_key_are_kept_byte_for_byte():
+    body = '{"b": 1,   "a": "verify_token mentioned in text only"}'
+    assert masked_body(body) == body
+    assert masked_body("not json verify_token=x") == "not json verify_token=x"
+    assert redact({"n": [1, {"x": None}]}) == {"n": [1, {"x": None}]}
+
+
+def test_a_placeholder_replaces_the_key_for_curl():
+    assert redact({"webhook_verification_key": KEY}, placeholder="$UCHAT_VERIFY_TOKEN") == {
+        "webhook_verification_key": "$UCHAT_VERIFY_TOKEN"}
+
+
+def test_form_and_raw_handshakes_lose_the_token_in_every_encoding():
+    form = f"hub_mode=subscribe&hub_verify_token={quote_plus(KEY + ' é')}&hub_challenge=c1"
+    assert redact_text(form) == f"hub_mode=subscribe&hub_verify_token={mask(KEY + ' é')}&hub_challenge=c1"
+    token = KEY + " é/"
+    for raw in (form.encode(), json.dumps({"hub_verify_token": token}).encode(), token.encode(),
+                f"hub.verify_token={quote_plus(token)}".encode()):
+        cleaned = without_token(raw.replace(quote_plus(KEY + " é").encode(), quote_plus(token).encode()), token)
+        assert token.encode() not in cleaned and quote_plus(token).encode() not in cleaned
+        assert mask(token).encode() in cleaned
