@@ -163,7 +163,7 @@ def test_demo_mode_hides_debugging_affordances(page, console):
     expect(page.get_by_text("sent ✓").first).to_be_visible()
     page.get_by_text("Demo mode").click()
     expect(page.get_by_text("sent ✓")).to_have_count(0, timeout=10_000)
-    expect(page.get_by_role("button", name="{ }")).to_have_count(0)
+    expect(page.get_by_role("button", name="{ } JSON")).to_have_count(0)
     expect(bot_message_with(page, "I'm Bean")).to_be_visible()
     page.get_by_text("Demo mode").click()
     expect(page.get_by_text("sent ✓").first).to_be_visible(timeout=10_000)

@@ -3,12 +3,15 @@ with Tab (or Shift+Tab) as a person would, its focus must be visible, and Enter 
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from playwright.sync_api import expect
 
 from apichat.store import Store
-from tests.e2e.keyboard import tab_to
+from tests.conftest import wait_until
+from tests.e2e.chat_helpers import MESSAGE, bot_message_with, conversation_id
+from tests.e2e.keyboard import composer, expect_focus, post_signed, tab_to, type_and_send
 from tests.e2e.test_connect import TIMEOUT, fields, result
 
 
@@ -93,3 +96,130 @@ def test_a_key_typed_over_then_left_with_tab_reaches_uchat_on_an_existing_profil
     saved = store.get_profile(name)
     assert saved["partner_key"] == "sandbox-partner-key" and saved["webhook_status"] == "verified"
     assert saved["verify_key"] == "kb-verification-key"  # the stored key went with the call, unchanged
+
+
+# ---------------------------------------------------------------- the chat
+
+def new_conversation_by_keyboard(page) -> int:
+    """Tab to the sidebar's New conversation, press Enter, and wait for the empty thread; then Tab on to the
+    message box. Returns the new conversation_id."""
+    before = conversation_id(page)
+    if page.locator(MESSAGE).count():
+        tab_to(page, page.get_by_test_id("stSidebar").get_by_role("button", name="New conversation"))
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(re.compile(rf"conversation_id\s+(?!{before}\b)\d+"))).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator(MESSAGE)).to_have_count(0, timeout=TIMEOUT)
+    tab_to(page, composer(page))
+    return conversation_id(page)
+
+
+def announced(page) -> list[str]:
+    """What the page's live region has read out, oldest first."""
+    return page.locator("#acc-live p").all_inner_texts()
+
+
+def test_chat_from_the_keyboard_send_buttons_cards_quick_replies_and_raw_json(page, console):
+    store = Store(console.db_path)
+    profile = store.get_profile("sandbox")
+    conv_id = new_conversation_by_keyboard(page)
+    contact = store.get_setting("persona")
+
+    type_and_send(page, "hi")
+    expect_focus(page, composer(page))  # still in the message box, ready for the next message
+    greeting = bot_message_with(page, "I'm Bean")
+
+    tab_to(page, greeting.get_by_role("button", name="☕ Products"), back=True)  # up from the message box
+    page.keyboard.press("Enter")
+    expect(page.locator(".acc-postback", has_text="Products")).to_be_visible(timeout=TIMEOUT)
+    expect_focus(page, composer(page))  # after sending, the focus is back in the message box
+
+    carousel = bot_message_with(page, "Travel Mug")
+    second_card = carousel.locator('[class*="st-key-card-"]').nth(1)
+    expect(second_card).to_contain_text("Cold Brew Kit")
+    tab_to(page, second_card.get_by_role("button", name="Add to cart"), back=True)
+    page.keyboard.press("Space")
+    bot_message_with(page, "Added 1 × Cold Brew Kit")
+    expect_focus(page, composer(page))
+
+    # a reply with quick replies, as UChat delivers one: signed with the profile's key, to the receiver
+    answer = post_signed(profile["webhook_url"], {
+        "sender_id": contact, "conv_id": conv_id, "text": "Was that what you wanted?", "type": "text",
+        "message_type": "outgoing", "private": False,
+        "quick_replies": [{"content_type": "text", "title": "Yes please", "payload": "QR_YES"},
+                          {"content_type": "text", "title": "No thanks", "payload": "QR_NO"}]}, profile["verify_key"])
+    assert answer.status_code == 200, answer.text
+    question = bot_message_with(page, "Was that what you wanted?")
+    tab_to(page, question.get_by_role("button", name="Yes please"), back=True)
+    page.keyboard.press("Enter")
+    wait_until(lambda: any(r["body"].get("submitted_values") == [{"title": "Yes please", "payload": "QR_YES"}]
+                           for r in console.received()), 15, message="the quick reply at the bot")
+    expect_focus(page, composer(page))
+
+    raw = question.get_by_role("button", name="{ } JSON")
+    tab_to(page, raw, back=True)
+    page.keyboard.press("Enter")
+    shown = page.get_by_test_id("stPopoverBody").filter(has_text="QR_NO")
+    expect(shown).to_be_visible(timeout=TIMEOUT)  # the raw body, quick replies and all
+    page.keyboard.press("Escape")
+    expect(shown).to_have_count(0, timeout=TIMEOUT)
+
+    # a screen reader heard each new message once, with who said it
+    wait_until(lambda: any(line.startswith("agent") or "Was that what you wanted?" in line
+                           for line in announced(page)), 10, message="the last reply announced")
+    lines = announced(page)
+    expected = ["you: hi", "bot: Hi ", "you: pressed ☕ Products", "bot: Here are this week's bestsellers ☕ "
+                "Carousel of 3 cards", "you: pressed Add to cart", "bot: Added 1 × Cold Brew Kit",
+                "bot: Was that what you wanted? Quick replies: Yes please, No thanks.", "you: pressed Yes please"]
+    for start in expected:
+        assert sum(line.startswith(start) for line in lines) == 1, (start, lines)
+
+
+def test_chat_from_the_keyboard_retry_a_failed_send_switch_persona_and_conversation(page, console):
+    store = Store(console.db_path)
+    sidebar = page.get_by_test_id("stSidebar")
+    contact = store.get_setting("persona")
+    earlier = new_conversation_by_keyboard(page)
+    type_and_send(page, "kb earlier")
+    bot_message_with(page, "kb earlier")  # the demo bot's echo
+    new_conversation_by_keyboard(page)
+
+    good_key = store.get_profile("sandbox")["flow_key"]
+    store.save_profile("sandbox", flow_key="wrong-flow-key")
+    try:
+        type_and_send(page, "are you there?")
+        expect(page.get_by_text(re.compile(r"failed: UChat answered 401"))).to_be_visible(timeout=TIMEOUT)
+    finally:
+        store.save_profile("sandbox", flow_key=good_key)
+    wait_until(lambda: [line for line in announced(page) if line.startswith("Your message was not sent: UChat "
+                                                                             "answered 401")], 10,
+               message="the failure announced")
+    tab_to(page, page.get_by_role("button", name="Retry"), back=True)
+    page.keyboard.press("Enter")
+    bot_message_with(page, "are you there?")
+    expect(page.get_by_text(re.compile("failed: UChat"))).to_have_count(0, timeout=TIMEOUT)
+    expect(page.get_by_text("sent ✓").last).to_be_visible()  # the state in words, not only a colour
+    expect_focus(page, composer(page))
+
+    # a new persona, from the sidebar's dialog
+    tab_to(page, sidebar.get_by_role("button", name="New", exact=True))
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    tab_to(page, dialog.get_by_role("textbox", name="Name"))
+    page.keyboard.type("Kim Keyboard")
+    tab_to(page, dialog.get_by_role("button", name="Save persona"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Chat as Kim Keyboard")).to_be_visible(timeout=TIMEOUT)
+
+    # back to the first persona, by typing in the Persona box
+    tab_to(page, sidebar.get_by_role("combobox", name="Persona"))
+    page.keyboard.type(contact)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(rf"contact {re.escape(contact)} · conversation_id"))).to_be_visible(
+        timeout=TIMEOUT)
+
+    # and to the earlier conversation, from the sidebar's list
+    tab_to(page, sidebar.get_by_role("button", name=re.compile(rf"^#{earlier} —")))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(rf"conversation_id\s+{earlier}\b"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(MESSAGE).filter(has_text="kb earlier").first).to_be_visible(timeout=TIMEOUT)
+
