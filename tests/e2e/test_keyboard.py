@@ -223,3 +223,52 @@ def test_chat_from_the_keyboard_retry_a_failed_send_switch_persona_and_conversat
     expect(page.get_by_text(re.compile(rf"conversation_id\s+{earlier}\b"))).to_be_visible(timeout=TIMEOUT)
     expect(page.locator(MESSAGE).filter(has_text="kb earlier").first).to_be_visible(timeout=TIMEOUT)
 
+
+
+# ---------------------------------------------------------------- the inspector and scenarios
+
+def test_inspector_from_the_keyboard_pick_a_rejected_delivery_and_replay_it(page, console):
+    store = Store(console.db_path)
+    profile = store.get_profile("sandbox")
+    contact = f"kb-{secrets.token_hex(3)}"
+    body = {"sender_id": contact, "conv_id": 4242, "text": "Signed with a key that is no longer the profile's",
+            "type": "text", "message_type": "outgoing", "private": False}
+    assert post_signed(profile["webhook_url"], body, "an-old-verification-key").status_code == 401
+    rejected = store.list_deliveries(text=contact, limit=5)[0]
+    assert rejected["outcome"] == "rejected"
+
+    page.goto(f"{console.url}/inspector")
+    expect(page.get_by_role("heading", name="Inspector")).to_be_visible(timeout=TIMEOUT)
+    tab_to(page, page.get_by_role("textbox", name="Search", exact=True))
+    page.keyboard.type(contact)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 shown")).to_be_visible(timeout=TIMEOUT)
+    # the grid draws its focused cell on its canvas (a blue frame), where styles cannot see it
+    tab_to(page, page.get_by_test_id("stDataFrame").get_by_test_id("data-grid-canvas"), visible=False)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+Space")
+    detail = page.locator(".st-key-in-detail")
+    expect(detail).to_contain_text(f"Delivery d-{rejected['id']} · rejected", timeout=TIMEOUT)
+    expect(detail).to_contain_text("Wrong verification key")
+
+    tab_to(page, detail.get_by_role("button", name="Replay"))
+    page.keyboard.press("Enter")
+    expect(detail).to_contain_text("Replayed: accepted", timeout=TIMEOUT)  # re-signed with the current key
+    accepted = [d for d in store.list_deliveries(text=contact, limit=5) if d["outcome"] == "accepted"]
+    assert len(accepted) == 1 and bytes(accepted[0]["body"]) == bytes(rejected["body"])
+
+
+def test_a_scenario_runs_from_the_keyboard(page, console):
+    page.goto(f"{console.url}/scenarios")
+    expect(page.get_by_role("heading", name="Scenarios")).to_be_visible(timeout=TIMEOUT)
+    tab_to(page, page.get_by_role("combobox", name="Scenario files"))
+    page.keyboard.type("agent_handover")
+    expect(page.get_by_role("option", name="scenarios/agent_handover.yaml")).to_be_visible(timeout=TIMEOUT)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("stMultiSelect")).to_contain_text("scenarios/agent_handover.yaml")
+    tab_to(page, page.get_by_role("button", name="Run 1 scenario"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 of 1 scenario(s) passed.")).to_be_visible(timeout=60_000)
+    run = page.locator('[class*="st-key-scn-run-"]').filter(has_text="Agent handover with a private note")
+    expect(run).to_contain_text("Step 2")
