@@ -11,7 +11,7 @@ import streamlit as st
 from apichat import media as uploads
 from apichat import outbox, transcript
 from apichat.payloads import MEDIA_KINDS, file_type_for
-from ui import context, live, render
+from ui import a11y, context, live, render
 from ui.html import CSS
 
 LIVE_WINDOW = 40  # the latest messages drawn when a thread opens; "Load earlier" adds as many again
@@ -110,7 +110,7 @@ def send(kind: str, **fields) -> None:
         st.toast(str(exc), icon=":material/error:")
         return
     post(message_id)
-    st.session_state["scroll-to-newest"] = message_id  # the person acted: show them the newest
+    st.session_state["sends"] = st.session_state.get("sends", 0) + 1  # back to the message box, newest in view
 
 
 def post(message_id: int) -> None:
@@ -125,6 +125,7 @@ def send_postback(title: str, payload: str) -> None:
 def retry(message_id: int) -> None:
     db.set_message_status(message_id, "sending")
     post(message_id)
+    st.session_state["sends"] = st.session_state.get("sends", 0) + 1
 
 
 def send_files(files) -> None:
@@ -229,6 +230,7 @@ def thread_state() -> dict:
             "conversation": conv_key, "rows": latest, "last_id": latest[-1]["id"] if latest else 0,
             "read": 0, "checked": time.time(), "has_older": len(latest) == LIVE_WINDOW,
             "limit": 2 * LIVE_WINDOW,  # a long session keeps drawing a bounded window
+            "announce": set(),  # ids that arrived or failed while the thread was open: read out once
         }
     return state
 
@@ -246,12 +248,15 @@ def refresh(state: dict) -> set[int]:
         checked, state["checked"] = state["checked"], time.time()
         changed = {r["id"]: r for r in db.message_changes(conv_key, moving, checked - 1.0)}
         rows[:] = [changed.get(r["id"], r) for r in rows]
+    state["announce"].update(r["id"] for r in fresh)
+    state["announce"].update(i for i, r in changed.items() if r["status"] == "failed")
     if fresh:
         rows.extend(fresh)
         state["last_id"] = fresh[-1]["id"]
         if len(rows) > state["limit"]:
             del rows[:len(rows) - state["limit"]]
             state["has_older"] = True
+            state["announce"] &= {r["id"] for r in rows}
     return set(changed) | {r["id"] for r in fresh}
 
 
@@ -264,15 +269,15 @@ def load_earlier() -> None:
 
 
 def draw(rows: list[dict], known: dict[int, dict]) -> None:
-    demo = context.demo_mode()
+    demo, announce = context.demo_mode(), thread_state()["announce"]
     for row in rows:
         if row["direction"] == "out":
-            render.contact_message(row, demo, retry)
+            render.contact_message(row, demo, retry, row["id"] in announce)
             continue
         reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
         if row["reply_to"] and reply_to is None:
             reply_to = known[row["reply_to"]] = db.get_message(row["reply_to"]) or {}
-        render.bot_message(row, reply_to or None, demo, send_postback)
+        render.bot_message(row, reply_to or None, demo, send_postback, row["id"] in announce)
 
 
 # The thread is drawn in two parts: the settled part once per full run, and the tail (messages that
@@ -303,8 +308,7 @@ def live_tail() -> None:
     waiting = last is not None and last["direction"] == "out" and last["status"] == "sent"
     demo = context.demo_mode()
     render.waiting(last, db.refused_since(profile["name"], last["created_at"]) if waiting and not demo else [], demo)
-    if nonce := st.session_state.pop("scroll-to-newest", None):
-        render.scroll_to_newest(nonce)
+    a11y.page_script(st.session_state.get("sends", 0))  # announces new messages; acts on a new send
     if state["last_id"] > state["read"]:
         db.mark_read(conv_key, state["last_id"])
         state["read"] = state["last_id"]

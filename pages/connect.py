@@ -52,15 +52,26 @@ def receiver_base(url: str) -> str:
 # ---------------------------------------------------------------- fields
 
 def field_key(field: str) -> str:
-    return f"cx-field-{field}"  # one set of fields, refilled when another profile is picked
+    """One set of fields, refilled when another profile is picked. The keys are new whenever the page fills them
+    in, so the browser never keeps showing a value typed before (a form field the person typed in ignores a value
+    set from the server)."""
+    return f"cx-field-{field}-{st.session_state.get('cx-generation', 0)}"
+
+
+def refill(values: dict) -> None:
+    """Show `values` in the fields: new widgets, the old ones' state forgotten."""
+    for field, *_ in FIELDS:
+        st.session_state.pop(field_key(field), None)
+    st.session_state["cx-generation"] = st.session_state.get("cx-generation", 0) + 1
+    for field, *_ in FIELDS:
+        st.session_state[field_key(field)] = values.get(field) or ""
 
 
 def load_fields(profile: dict) -> None:
     """The fields show the stored profile when it is picked (typed values are kept until then)."""
     reload = st.session_state.pop("cx-reload", None) == profile["name"]
     if reload or st.session_state.get("cx-loaded") != profile["name"] or field_key("base_url") not in st.session_state:
-        for field, *_ in FIELDS:
-            st.session_state[field_key(field)] = profile.get(field) or ""
+        refill(profile)
         st.session_state["cx-loaded"] = profile["name"]
 
 
@@ -78,14 +89,15 @@ def save_typed(name: str) -> tuple[dict | None, str]:
 
 
 def generate_key(name: str) -> None:
-    st.session_state[field_key("verify_key")] = profiles.new_verify_key()
+    """A form button: what is typed was just committed, and is kept; only the verification key is new."""
+    refill({**typed(), "verify_key": profiles.new_verify_key()})
     st.session_state[f"cx-note-{name}"] = "A new verification key is typed in. Set webhook stores it and sends it to UChat."
 
 
 # ---------------------------------------------------------------- actions
 
-def remember(name: str, kind: str, text: str, extra: str = "") -> None:
-    st.session_state[f"cx-result-{name}"] = (kind, text, extra)
+def remember(name: str, kind: str, text: str, extra: str = "", slot: str = "result") -> None:
+    st.session_state[f"cx-{slot}-{name}"] = (kind, text, extra)
 
 
 def missing_for_partner(profile: dict) -> str:
@@ -154,22 +166,23 @@ def partner_action(name: str, action: str) -> None:
 def check_url(name: str) -> None:
     url = target_url(name, mode_of(name))
     if not url.startswith(("http://", "https://")):
-        remember(name, "error", "Enter the custom webhook URL (http:// or https://) first.")
+        remember(name, "error", "Enter the custom webhook URL (http:// or https://) first.",
+                 slot="check")
         return
     probe = inspect.probe_receiver(receiver_base(url), local_url=settings.receiver_url)
     if probe.ok:
         remember(name, "warning" if probe.warning else "success", f"**Reachable.** {inspect.literal(probe.message)}",
-                 probe.warning)
+                 probe.warning, slot="check")
     else:
-        remember(name, "error", "**Not reachable.**", probe.message)
+        remember(name, "error", "**Not reachable.**", probe.message, slot="check")
 
 
 def use_profile(name: str) -> None:
     st.session_state["profile"] = name  # the sidebar's selectbox: the chat switches to this profile
 
 
-def show_result(name: str) -> None:
-    result = st.session_state.get(f"cx-result-{name}")
+def show_result(name: str, slot: str = "result") -> None:
+    result = st.session_state.get(f"cx-{slot}-{name}")
     if not result:
         return
     kind, text, extra = result
@@ -184,25 +197,26 @@ def show_result(name: str) -> None:
 def new_profile_dialog() -> None:
     st.caption("A profile is one UChat workspace: its keys, and the webhook UChat calls back. Its conversations "
                "stay its own.")
-    name = st.text_input("Name", placeholder="staging", key="cx-new-name",
-                         help="Letters, digits, '-', '_' or '.': it becomes part of the webhook URL.")
-    base = st.text_input("Base URL", value=UCHAT_BASE_URL, key="cx-new-base")
-    local = st.checkbox("UChat runs on this machine (local)", key="cx-new-local",
-                        help="For a profile pointed at the sandbox or another UChat on this computer: the webhook "
-                             "URL is the local receiver's, not the public one.")
-    if st.button("Create profile", type="primary", key="cx-new-create"):
-        name = name.strip()
-        if db.get_profile(name):
-            st.error(f"A profile named {name!r} exists already.")
-            return
-        try:
-            db.save_profile(name, base_url=base.strip().rstrip("/"), verify_key=profiles.new_verify_key())
-        except ValueError as exc:
-            st.error(str(exc))
-            return
-        db.set_setting(f"connect.webhook_mode.{name}", "local" if local else "public")
-        st.session_state["cx-next"] = name
-        st.rerun()
+    with st.form("cx-new-form", border=False):  # committed by its button: nothing typed is lost on the way
+        name = st.text_input("Name", placeholder="staging", key="cx-new-name",
+                             help="Letters, digits, '-', '_' or '.': it becomes part of the webhook URL.")
+        base = st.text_input("Base URL", value=UCHAT_BASE_URL, key="cx-new-base")
+        local = st.checkbox("UChat runs on this machine (local)", key="cx-new-local",
+                            help="For a profile pointed at the sandbox or another UChat on this computer: the webhook "
+                                 "URL is the local receiver's, not the public one.")
+        if st.form_submit_button("Create profile", type="primary"):
+            name = name.strip()
+            if db.get_profile(name):
+                st.error(f"A profile named {name!r} exists already.")
+                return
+            try:
+                db.save_profile(name, base_url=base.strip().rstrip("/"), verify_key=profiles.new_verify_key())
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+            db.set_setting(f"connect.webhook_mode.{name}", "local" if local else "public")
+            st.session_state["cx-next"] = name
+            st.rerun()
 
 
 @st.dialog("Delete profile")
@@ -270,37 +284,11 @@ with st.container(border=True):
                      "Asks first. Conversations stay readable."):
             delete_dialog(name)
 
-left, right = st.columns(2, gap="medium")
+# Where UChat calls back comes first, then the keys and the calls that use them: the keyboard's order too.
+where, keys = st.columns([5, 6], gap="medium")
 
-with left, st.container(border=True, key="cx-keys"):
-    st.markdown("**Keys**")
-    show = st.toggle("Show keys", key="cx-show-keys", help="Keys are masked unless you ask to see them.")
-    for field, label, secret, help_text in FIELDS:
-        if field == "verify_key":
-            with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-                st.text_input(label, key=field_key(field), type="default" if show else "password",
-                              help=help_text)
-                st.button("Generate", key=f"cx-gen-{name}", icon=":material/autorenew:", on_click=generate_key,
-                          args=(name,), help="A new random key (profiles.new_verify_key).")
-        else:
-            st.text_input(label, key=field_key(field), type="password" if secret and not show else "default",
-                          help=help_text, placeholder=UCHAT_BASE_URL if field == "base_url" else None)
-    note = st.session_state.pop(f"cx-note-{name}", None)
-    if note:
-        st.caption(note)
-    if st.button("Save", key="cx-save", icon=":material/save:"):
-        saved, problem = save_typed(name)
-        if saved is None:
-            st.error(problem)
-        else:
-            st.toast(f"Profile {name} saved.", icon=":material/check:")
-    if name == profiles.SANDBOX:
-        st.caption("The sandbox profile's address and webhook are restored when the console starts.")
-    elif name == "env":
-        st.caption("Set from UCHAT_* variables at start: edits here are replaced at the next start.")
-
-with right, st.container(border=True):
-    st.markdown("**Webhook**")
+with where, st.container(border=True, key="cx-webhook"):
+    st.markdown("**Webhook URL**")
     if name == profiles.SANDBOX:
         st.caption("The sandbox runs on this machine, so it calls the local receiver directly.")
     else:
@@ -325,28 +313,60 @@ with right, st.container(border=True):
     if profile["webhook_url"] and profile["webhook_url"] != url:
         st.warning(f"UChat was last seen calling `{profile['webhook_url']}`: press **Set webhook** to switch it to "
                    "the URL above.", icon=":material/sync_problem:")
+    if st.button("Check URL", key="cx-check", icon=":material/network_check:",
+                 help="GET <receiver>/healthz through this URL: does your tunnel reach the receiver?"):
+        with st.spinner("Fetching /healthz…"):
+            check_url(name)
+        st.rerun()
+    show_result(name, "check")
 
-    with st.container(horizontal=True, gap="small"):
-        check = st.button("Check URL", key="cx-check", icon=":material/network_check:",
-                          help="GET <receiver>/healthz through this URL: does your tunnel reach the receiver?")
-        get = st.button("Get webhook", key="cx-get", icon=":material/download:",
-                        help="Read what UChat has for this workspace (status, URL, bot_url).")
-        put = st.button("Set webhook", key="cx-set", type="primary", icon=":material/upload:",
-                        help="Saves the keys, then asks UChat to set this URL. UChat verifies it during the call "
-                             "(the handshake), so the key is stored first.")
-        with st.popover("Remove webhook", icon=":material/link_off:"):
-            st.caption("UChat stops sending this workspace's bot replies to the console, and bot_url is cleared.")
-            remove = st.button("Remove the webhook", key="cx-remove", type="primary")
-    action = "check" if check else "get" if get else "set" if put else "remove" if remove else None
-    if action:
-        with st.spinner({"check": "Fetching /healthz…", "get": "Asking UChat…", "set": "UChat is verifying the URL…",
-                         "remove": "Asking UChat…"}[action]):
-            if action == "check":
-                check_url(name)
+with keys, st.container(border=True, key="cx-keys"):
+    st.markdown("**Keys**")
+    show = st.toggle("Show keys", key="cx-show-keys", help="Keys are masked unless you ask to see them.")
+    # One form, committed by its buttons: a value typed, then left with Tab (through a password field's
+    # reveal button, which never commits it on its own) is sent with the button that is pressed.
+    with st.form("cx-keys-form", border=False, enter_to_submit=False):
+        for field, label, secret, help_text in FIELDS:
+            if field == "verify_key":
+                with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+                    st.text_input(label, key=field_key(field), type="default" if show else "password",
+                                  help=help_text)
+                    st.form_submit_button("Generate", icon=":material/autorenew:", on_click=generate_key,
+                                          args=(name,), help="A new random key (profiles.new_verify_key).")
             else:
-                partner_action(name, action)
+                st.text_input(label, key=field_key(field), type="password" if secret and not show else "default",
+                              help=help_text, placeholder=UCHAT_BASE_URL if field == "base_url" else None)
+        note = st.session_state.pop(f"cx-note-{name}", None)
+        if note:
+            st.caption(note)
+        with st.container(horizontal=True, gap="small"):
+            save = st.form_submit_button("Save", icon=":material/save:")
+            put = st.form_submit_button("Set webhook", type="primary", icon=":material/upload:",
+                                        help="Saves the keys, then asks UChat to set the webhook URL. UChat "
+                                             "verifies it during the call (the handshake), so the key is stored "
+                                             "first.")
+            get = st.form_submit_button("Get webhook", icon=":material/download:",
+                                        help="Read what UChat has for this workspace (status, URL, bot_url).")
+            with st.popover("Remove webhook", icon=":material/link_off:"):
+                st.caption("UChat stops sending this workspace's bot replies to the console, and bot_url is "
+                           "cleared.")
+                remove = st.form_submit_button("Remove the webhook", type="primary")
+    if save:
+        saved, problem = save_typed(name)
+        if saved is None:
+            st.error(problem)
+        else:
+            st.toast(f"Profile {name} saved.", icon=":material/check:")
+    action = "get" if get else "set" if put else "remove" if remove else None
+    if action:
+        with st.spinner({"get": "Asking UChat…", "set": "UChat is verifying the URL…", "remove": "Asking UChat…"}[action]):
+            partner_action(name, action)
         st.rerun()
     show_result(name)
+    if name == profiles.SANDBOX:
+        st.caption("The sandbox profile's address and webhook are restored when the console starts.")
+    elif name == "env":
+        st.caption("Set from UCHAT_* variables at start: edits here are replaced at the next start.")
     st.caption("**Check URL** tests the tunnel · **Get** reads UChat's setting · **Set** stores the keys, then asks "
                "UChat to verify and use the URL · **Remove** detaches the workspace. Each result is kept in the "
                "profile and every call is listed in the Inspector.")

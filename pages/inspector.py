@@ -189,7 +189,7 @@ def table() -> None:
     event = st.dataframe(
         styled(pd.DataFrame([e.row() for e in entries])), key=table_key, on_select="rerun",
         selection_mode="single-row", hide_index=True, placeholder="–", height=min(38 + 35 * len(entries), 390),
-        column_config=COLUMNS, column_order=list(COLUMNS),
+        column_config=COLUMNS, column_order=list(COLUMNS), alt="Deliveries received and requests sent, newest first",
         selection_default={"selection": {"rows": [position]}} if position is not None else None)
     rows = event.selection.rows
     chosen = keys[rows[0]] if rows and rows[0] < len(keys) else None
@@ -198,7 +198,8 @@ def table() -> None:
     state["shown"] = table_key
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(f"{len(entries)} shown{' (the newest ' + str(MAX_ROWS) + ')' if len(entries) == MAX_ROWS else ''}"
-                   f" · live: new entries appear within {settings.poll_seconds:g} s · click a row for its details",
+                   f" · live: new entries appear within {settings.poll_seconds:g} s · click a row for its details "
+                   "(from the keyboard: Tab into the table, arrows to a row, Shift+Space)",
                    width="stretch")
         st.download_button("Export JSON", partial(export, state["filters"]), "apichat-inspector.json",
                            "application/json", on_click="ignore", icon=":material/download:", type="tertiary",

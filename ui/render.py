@@ -12,6 +12,7 @@ from streamlit.errors import StreamlitAPIException
 from apichat.media import guess_type
 from apichat.payloads import safe_url
 
+from . import a11y
 from .html import bubble, esc, link
 
 AVATARS = {"contact": ":material/person:", "bot": ":material/smart_toy:", "agent": ":material/support_agent:"}
@@ -29,8 +30,9 @@ def _raw(row: dict):
         return row["raw"]
 
 
-def meta_line(row: dict, reply_to: dict | None, demo: bool) -> None:
-    """Time, delivery state or latency, kind, and the raw JSON behind a small popover."""
+def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce: bool = False) -> None:
+    """Time, delivery state or latency, kind, and the raw JSON behind a small popover (and, hidden, what the
+    live region announces when the message just arrived)."""
     parts = [_clock(row["created_at"])]
     if not demo:
         if row["direction"] == "out":
@@ -47,9 +49,10 @@ def meta_line(row: dict, reply_to: dict | None, demo: bool) -> None:
             parts.append(f"+{row['created_at'] - reply_to['created_at']:.1f} s after your message")
         parts.append(esc(row["kind"]))
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.html(f'<span class="acc-meta">{" · ".join(parts)}</span>', width="content")
+        st.html(f'<span class="acc-meta">{a11y.marker(row, data, demo, announce)}{" · ".join(parts)}</span>',
+                width="content")
         if not demo:
-            with st.popover("{ }", help="Raw JSON of this message", type="tertiary"):
+            with st.popover("{ } JSON", help="Raw JSON of this message", type="tertiary"):
                 if row.get("delivery"):
                     inspector_link(row["delivery"])
                 st.json(_raw(row), expanded=True)
@@ -85,15 +88,14 @@ def media(items: list[dict]) -> None:
         if not safe_url(url) or url.lower().startswith(("tel:", "mailto:")):
             st.html(link(url, f"{kind} (unsafe link)"))
         elif kind == "image":
-            st.image(url, width=320)
+            st.image(url, width=320, alt=f"image {a11y.file_name(url)}")
         elif kind == "audio":
-            st.audio(url)
+            st.audio(url, alt=f"audio {a11y.file_name(url)}")
         elif kind == "video":
             st.video(url, format=guess_type(url.split("?")[0]) if "." in url.rsplit("/", 1)[-1] else "video/mp4",
-                     width=360)
+                     width=360, alt=f"video {a11y.file_name(url)}")
         else:
-            name = url.rstrip("/").rsplit("/", 1)[-1] or "file"
-            st.html(f'<div class="acc-file">📎 {link(url, name, download=True)}</div>')
+            st.html(f'<div class="acc-file">📎 {link(url, a11y.file_name(url), download=True)}</div>')
 
 
 def cards(items: list[dict], ratio: str, key: str, on_postback) -> None:
@@ -116,14 +118,14 @@ def cards(items: list[dict], ratio: str, key: str, on_postback) -> None:
                 buttons(card.get("buttons") or [], f"{key}-{i}", on_postback)
 
 
-def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback) -> None:
+def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, announce: bool = False) -> None:
     data = json.loads(row["data"] or "{}")
     private = data.get("private")
     if demo and (private or (row["kind"] == "unsupported" and not data.get("text"))):
         return  # the contact never sees a private note, nor a message their app cannot show
     author = row["author"]
     avatar = NOTE_AVATAR if private else AVATARS.get(author, AVATARS["bot"])
-    with st.chat_message("assistant" if author == "bot" else "agent", avatar=avatar):
+    with st.chat_message("bot" if author == "bot" else "agent", avatar=avatar):  # "Chat message from bot"
         key = str(row["id"])
         if private:
             st.html('<div class="acc-note"><div class="acc-note-label">Private note · not seen by the contact'
@@ -144,10 +146,10 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback) -> No
             media(data.get("media") or [])
             if data.get("quick_replies"):
                 buttons(data["quick_replies"], f"qr-{key}", on_postback)
-        meta_line(row, reply_to, demo)
+        meta_line(row, reply_to, demo, data, announce)
 
 
-def contact_message(row: dict, demo: bool, on_retry) -> None:
+def contact_message(row: dict, demo: bool, on_retry, announce: bool = False) -> None:
     data = json.loads(row["data"] or "{}")
     with st.chat_message("user", avatar=AVATARS["contact"]):
         if data.get("postback"):
@@ -155,7 +157,7 @@ def contact_message(row: dict, demo: bool, on_retry) -> None:
         elif data.get("text"):
             st.html(bubble(data["text"]))
         media(data.get("media") or [])
-        meta_line(row, None, demo)
+        meta_line(row, None, demo, data, announce)
         if row["status"] == "failed":
             st.button("Retry", key=f"retry-{row['id']}", on_click=on_retry, args=(row["id"],),
                       icon=":material/refresh:")
@@ -172,14 +174,3 @@ def waiting(row: dict | None, refused: list[dict], demo: bool = False) -> None:
         st.warning(f"Since your message, the receiver refused a webhook for this profile{more}: "
                    f"**{latest['status_code']}** — {latest['reason']}. It is not shown here; the Inspector "
                    f"explains it (delivery d-{latest['id']}).", icon=":material/gpp_bad:")
-
-
-def scroll_to_newest(nonce: int) -> None:
-    """Bring the newest message into view (after the person sent something); our script, no bot content."""
-    st.html(f"""<script>/* {nonce} */
-      for (const wait of [60, 400, 1200]) setTimeout(() => {{
-        const box = document.querySelector('[data-testid="stAppScrollToBottomContainer"]')
-                 || document.querySelector('[data-testid="stMain"]');
-        if (box) box.scrollTo({{top: box.scrollHeight, behavior: "smooth"}});
-      }}, wait);
-    </script>""", unsafe_allow_javascript=True)

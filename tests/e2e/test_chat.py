@@ -166,14 +166,14 @@ def test_demo_mode_hides_debugging_affordances(page, console):
     send(page, "hi")
     reply = bot_message_with(page, "I'm Bean")
     expect(page.get_by_text("sent ✓").first).to_be_visible()
-    expect(reply.get_by_role("button", name="{ }", exact=True)).to_be_visible()  # the raw JSON behind each message
+    expect(reply.get_by_role("button", name="{ } JSON", exact=True)).to_be_visible()  # the raw JSON behind each message
     page.get_by_text("Demo mode").click()
     expect(page.get_by_text("sent ✓")).to_have_count(0, timeout=10_000)
-    expect(page.get_by_role("button", name="{ }", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="{ } JSON", exact=True)).to_have_count(0)
     expect(bot_message_with(page, "I'm Bean")).to_be_visible()
     page.get_by_text("Demo mode").click()
     expect(page.get_by_text("sent ✓").first).to_be_visible(timeout=10_000)
-    expect(reply.get_by_role("button", name="{ }", exact=True)).to_be_visible()
+    expect(reply.get_by_role("button", name="{ } JSON", exact=True)).to_be_visible()
 
 
 def test_a_new_persona_keeps_the_contact_id_typed_in(page, console):

@@ -25,8 +25,9 @@ def fill(page, label: str, value: str, scope=None) -> None:
 
 
 def fields(page):
-    """The key fields of the profile being edited."""
-    return page.locator(".st-key-cx-keys")
+    """The key fields of the profile being edited: the fresh ones only. The fields are new widgets whenever the page
+    fills them in (another profile, UChat's answer), and the old ones stay, stale, until that run ends."""
+    return page.locator('.st-key-cx-keys [data-testid="stElementContainer"][data-stale="false"]')
 
 
 def new_profile(page, console, name: str) -> None:
