@@ -286,7 +286,8 @@ def draw(rows: list[dict], known: dict[int, dict]) -> None:
 state = thread_state()
 refresh(state)
 moving = [r["id"] for r in state["rows"] if r["status"] in ("sending", "failed")]
-state["boundary"] = min(moving) - 1 if moving else state["last_id"]
+if not st.session_state.pop("pace-changed", False):  # a change of pace alone redraws nothing: same split
+    state["boundary"] = min(moving) - 1 if moving else state["last_id"]
 if state["has_older"]:
     st.button("Load earlier messages", icon=":material/expand_less:", on_click=load_earlier, key="load-earlier")
 if not state["rows"]:
@@ -298,8 +299,13 @@ def live_tail() -> None:
     """The poll: an indexed look for anything newer, drawing only the tail of the thread."""
     state = thread_state()
     changed = refresh(state)
-    if live.poll_interval(state["rows"], time.time(), settings.poll_seconds) != st.session_state["poll-every"]:
-        st.rerun(scope="app")  # a reply is now expected, or no longer: a full run sets the poll's new pace
+    pace = live.poll_interval(state["rows"], time.time(), settings.poll_seconds)
+    if pace != st.session_state["poll-every"]:  # a reply is now expected, or no longer
+        if live.set_pace(pace):
+            st.session_state["poll-every"] = pace
+        else:  # a full run sets the new pace, keeping the thread's split so nothing on screen moves
+            st.session_state["pace-changed"] = True
+            st.rerun(scope="app")
     tail = [r for r in state["rows"] if r["id"] > state["boundary"]]
     if any(i <= state["boundary"] for i in changed) or len(tail) > LIVE_WINDOW:
         st.rerun(scope="app")  # a settled message changed, or the tail grew long: redraw the whole thread

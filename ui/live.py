@@ -25,3 +25,27 @@ def poll_interval(rows: list[dict], now: float, idle: float) -> float:
                 or (not replies and last_out["status"] in ("sending", "sent") and since_send < WAIT_CAP_SECONDS)
                 or (replies and now - replies[-1]["created_at"] < AFTER_REPLY_SECONDS))
     return min(FAST_SECONDS, idle) if expected else idle
+
+
+def set_pace(seconds: float) -> bool:
+    """Change how often the fragment running now reruns, without a full run of the page.
+
+    `st.fragment(run_every=...)` is read only where the fragment is defined (a full run), and a full run
+    redraws the thread and closes an open dialog. Streamlit's browser side replaces a fragment's timer
+    whenever it receives a new AutoRerun message for it, so this sends one, as the definition would.
+    Uses Streamlit internals (pinned at 1.67.*): returns False when they are not there, and the caller
+    falls back to a full run.
+    """
+    try:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
+        ctx, fragment_id = get_script_run_ctx(), ThreadState.get().fragment_id
+    except (ImportError, AttributeError):
+        return False
+    if ctx is None or not fragment_id:
+        return False
+    msg = ForwardMsg()
+    msg.auto_rerun.interval = seconds
+    msg.auto_rerun.fragment_id = fragment_id
+    ctx.enqueue(msg)
+    return True
