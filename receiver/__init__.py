@@ -20,6 +20,7 @@ from apichat import signing
 from apichat.config import Settings, load_settings
 from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
+from apichat.profiles import ensure_env_profile
 from apichat.redact import without_token
 from apichat.store import StaleProfiles, Store
 
@@ -28,16 +29,6 @@ INLINE_TYPES = ("image/", "audio/", "video/", "text/plain", "application/pdf")
 HUB_FIELDS = ("mode", "verify_token", "challenge")
 OK = b'{"status":"ok"}\n'
 OK_DUPLICATE = b'{"status":"ok","duplicate":true}\n'
-
-
-def ensure_env_profile(store: Store, settings: Settings) -> None:
-    """Create or update the `env` profile from UCHAT_* variables and make it the default."""
-    env = settings.env_profile
-    if env is None:
-        return
-    fields = {k: v for k, v in vars(env).items() if v}
-    store.save_profile("env", **fields)
-    store.set_default_profile("env")
 
 
 def _name(profile: dict | None) -> str:
