@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 UCHAT_BASE_URL = "https://www.uchat.com.au"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
@@ -76,9 +77,8 @@ class Settings:
         return f"http://127.0.0.1:{self.sandbox_port}"
 
     def replace(self, **changes) -> Settings:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)
+        """A copy with `changes` (TypeError for an unknown setting)."""
+        return dataclasses.replace(self, **changes)
 
 
 def _url(env, name: str, default: str = "") -> str:

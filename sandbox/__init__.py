@@ -7,6 +7,7 @@ own small JSON state and never touches the console's store.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -14,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -52,10 +53,8 @@ class SandboxConfig:
         return base.replace(**overrides)
 
     def replace(self, **changes: Any) -> SandboxConfig:
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise TypeError(f"unknown sandbox setting(s): {', '.join(sorted(unknown))}")
-        return SandboxConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+        """A copy with `changes` (TypeError for an unknown setting)."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def base_url(self) -> str:
