@@ -18,6 +18,7 @@ import requests
 
 from . import signing
 from .redact import redact, redact_text
+from .rows import headers_of
 
 DELIVERY_OUTCOMES = ("accepted", "duplicate", "rejected", "handshake")
 REQUEST_OUTCOMES = ("sent", "failed")
@@ -138,14 +139,6 @@ def body_view(value: bytes | str | None) -> tuple[object | None, str]:
     except ValueError:
         return None, redact_text(text)
     return redact(data), json.dumps(redact(data), ensure_ascii=False, indent=2)
-
-
-def headers_of(row: dict, column: str = "headers") -> dict:
-    try:
-        headers = json.loads(row.get(column) or "{}")
-    except ValueError:
-        return {}
-    return headers if isinstance(headers, dict) else {}
 
 
 def header(headers: dict, name: str) -> str | None:

@@ -6,16 +6,11 @@ import html
 import json
 from datetime import datetime, timezone
 
+from .rows import data_of, raw_of
+
 
 def _time(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _raw(row: dict):
-    try:
-        return json.loads(row["raw"])
-    except (TypeError, ValueError):
-        return row["raw"]
 
 
 def to_json(conversation: dict, contact: dict | None, messages: list[dict]) -> str:
@@ -26,7 +21,7 @@ def to_json(conversation: dict, contact: dict | None, messages: list[dict]) -> s
         "contact": contact or {"id": conversation["contact_id"]},
         "messages": [{
             "id": m["id"], "time": _time(m["created_at"]), "direction": m["direction"], "author": m["author"],
-            "kind": m["kind"], "status": m["status"], "error": m["error"] or None, "payload": _raw(m),
+            "kind": m["kind"], "status": m["status"], "error": m["error"] or None, "payload": raw_of(m),
         } for m in messages],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2)
@@ -34,7 +29,7 @@ def to_json(conversation: dict, contact: dict | None, messages: list[dict]) -> s
 
 def describe(m: dict) -> str:
     """One message as a line of plain text."""
-    data = json.loads(m["data"] or "{}")
+    data = data_of(m)
     parts = [m["text"]] if m["text"] else []
     if data.get("postback"):
         postback = data["postback"]

@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from apichat import inspect
+from apichat import inspect, rows
 from apichat.payloads import MEDIA_KINDS
 from ui import context
 from ui.html import CSS
@@ -306,7 +306,7 @@ def delivery_detail(d: dict) -> None:
         body_block(d["body"], "No body was kept (empty, or refused before it was read).")
     with headers_tab:
         st.caption("As received; credentials are stored masked.")
-        st.json(inspect.headers_of(d), expanded=True)
+        st.json(rows.headers_of(d), expanded=True)
     with curl_tab:
         curl_block(d)
 
@@ -349,7 +349,7 @@ def request_detail(r: dict) -> None:
     link_to_message(r["message_id"], "Sent for")
     request_tab, response_tab, curl_tab = st.tabs(["Request", "Response", "curl"])
     with request_tab:
-        st.json(inspect.headers_of(r, "request_headers"), expanded=True)
+        st.json(rows.headers_of(r, "request_headers"), expanded=True)
         body_block(r["request_body"], "No body.")
     with response_tab:
         body_block(r["response_body"], "No answer body." if r["status"] is not None else r["error"] or "No answer.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from streamlit.errors import StreamlitAPIException
 
 from apichat.media import guess_type
 from apichat.payloads import safe_url
+from apichat.rows import data_of, raw_of
 
 from . import a11y
 from .html import bubble, esc, link
@@ -21,13 +21,6 @@ NOTE_AVATAR = ":material/sticky_note_2:"
 
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
-
-
-def _raw(row: dict):
-    try:
-        return json.loads(row["raw"])
-    except (TypeError, ValueError):
-        return row["raw"]
 
 
 def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce: bool = False) -> None:
@@ -55,7 +48,7 @@ def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce
             with st.popover("{ } JSON", help="Raw JSON of this message", type="tertiary"):
                 if row.get("delivery"):
                     inspector_link(row["delivery"])
-                st.json(_raw(row), expanded=True)
+                st.json(raw_of(row), expanded=True)
 
 
 def inspector_link(delivery: int) -> None:
@@ -119,7 +112,7 @@ def cards(items: list[dict], ratio: str, key: str, on_postback) -> None:
 
 
 def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, announce: bool = False) -> None:
-    data = json.loads(row["data"] or "{}")
+    data = data_of(row)
     private = data.get("private")
     if demo and (private or (row["kind"] == "unsupported" and not data.get("text"))):
         return  # the contact never sees a private note, nor a message their app cannot show
@@ -136,7 +129,7 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, annou
             st.html(f'<div class="acc-unsupported"><div class="acc-meta">Unsupported message '
                     f'({esc(data.get("content_type") or "unknown kind")}) — shown as text and raw JSON</div>'
                     f'{bubble(data.get("text") or "")}</div>')
-            st.json(_raw(row), expanded=False)
+            st.json(raw_of(row), expanded=False)
         elif data.get("text"):
             st.html(bubble(data["text"]))
         if not private:
@@ -150,7 +143,7 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, annou
 
 
 def contact_message(row: dict, demo: bool, on_retry, announce: bool = False) -> None:
-    data = json.loads(row["data"] or "{}")
+    data = data_of(row)
     with st.chat_message("user", avatar=AVATARS["contact"]):
         if data.get("postback"):
             st.html(f'<span class="acc-postback" dir="auto">{esc(data["postback"].get("title"))}</span>')
