@@ -115,6 +115,8 @@ class TextMatch:
 
 @dataclass
 class ButtonSpec:
+    """A button by its title, payload, url and type; a card is matched by its title the same way."""
+
     title: TextMatch | None = None
     payload: TextMatch | None = None
     url: TextMatch | None = None
@@ -185,19 +187,6 @@ class ListMatch:
         return "; ".join(parts)
 
 
-class _TitleSpec:
-    """A card title expectation, shaped like a ButtonSpec so ListMatch can use it."""
-
-    def __init__(self, title: TextMatch):
-        self.title = title
-
-    def ok(self, card: dict) -> bool:
-        return self.title.ok(card.get("title", ""))
-
-    def __str__(self) -> str:
-        return str(self.title)
-
-
 @dataclass
 class CardsMatch:
     count: int | None = None
@@ -262,6 +251,9 @@ class Matcher:
         if self.negate is not None and not self.negate.mismatches(reply):
             out.append(Mismatch("not", f"not {self.negate.describe()}", "it does"))
         return out
+
+    def ok(self, reply: dict) -> bool:
+        return not self.mismatches(reply)
 
     def describe(self) -> str:
         return _compact(self.source)
@@ -573,8 +565,8 @@ def _list_match(node: yaml.Node, what: str, item) -> ListMatch:
     return match
 
 
-def _card_title(node: yaml.Node, what: str) -> _TitleSpec:
-    return _TitleSpec(_text_match(node, what))
+def _card_title(node: yaml.Node, what: str) -> ButtonSpec:
+    return ButtonSpec(title=_text_match(node, what))
 
 
 def _cards(node: yaml.Node, what: str) -> CardsMatch:

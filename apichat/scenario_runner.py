@@ -137,7 +137,7 @@ def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
     if step.any_order:
         missing = [e for e in wanted if not any(not e.matcher.mismatches(r) for r in replies)]
         failures += [_missing(e, replies, replies) for e in missing]
-        if wanted and not missing and not _assign([_Accepts(e.matcher) for e in wanted], replies):
+        if wanted and not missing and not _assign([e.matcher for e in wanted], replies):
             failures.append(Failure(step.line, f"each expectation matches some reply, but {len(wanted)} expectations "
                                                "need as many different replies"))
     else:
@@ -158,14 +158,6 @@ def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
                                             [Mismatch("not", expectation.describe(), _summary(reply))], reply["id"]))
                     break
     return failures
-
-
-class _Accepts:
-    def __init__(self, matcher):
-        self.matcher = matcher
-
-    def ok(self, reply: dict) -> bool:
-        return not self.matcher.mismatches(reply)
 
 
 def _summary(reply: dict) -> str:
