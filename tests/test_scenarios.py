@@ -14,8 +14,8 @@ import pytest
 
 from apichat import scenarios
 from apichat.payloads import parse_bot_message
-from apichat.scenario_format import ScenarioError, parse_scenario
-from apichat.scenario_runner import Runner, evaluate, percentile
+from apichat.scenarios import Runner, ScenarioError, evaluate, parse_scenario, percentile
+from apichat.scenarios.__main__ import main
 from apichat.store import Store
 from sandbox import bot
 from sandbox.delivery import php_json
@@ -250,7 +250,7 @@ steps:
   - send_image: https://x.test/cat.png
     expect: [{text: {contains: your image}}, {image: https://x.test/cat.png}]
 """)
-    assert result.passed, scenarios.report(result)
+    assert result.passed, scenarios.text_report(result)
     run_row = store.get_scenario_run(result.run_id)
     assert run_row["status"] == "passed" and run_row["passed_steps"] == 4 and run_row["total_steps"] == 4
     assert run_row["first_p50_ms"] is not None and run_row["settle_p95_ms"] >= run_row["settle_p50_ms"]
@@ -310,12 +310,12 @@ def test_no_reply_fails_the_expectations_and_the_latency_budget(store):
 def test_a_check_step_looks_at_the_latest_turn(store):
     result = run(store, "steps:\n  - send: image\n  - wait: 10ms\n  - expect_messages: 3\n"
                         "  - expect: [{not: {video: true}}, {image: {ends_with: latte.png}}]\n")
-    assert result.passed, scenarios.report(result)  # greeting + caption + image
+    assert result.passed, scenarios.text_report(result)  # greeting + caption + image
 
 
 def test_reports_say_what_failed_with_file_and_line(store):
     result = run(store, "steps:\n  - send: hi\n    expect:\n      - buttons: [Products]\n")
-    text = scenarios.report(result)
+    text = scenarios.text_report(result)
     assert "FAILED" in text and "t.yaml:4: expected a reply like" in text
     assert "buttons" in text and '"☕ Products" (MENU_PRODUCTS)' in text and "raw payload:" in text
 
@@ -327,22 +327,22 @@ def test_a_recorded_conversation_replays_and_passes(store):
     original = run(store, "steps:\n  - send: hi\n  - click: Products\n  - click: {card: Espresso, button: "
                           "Add to cart}\n  - send: image\n  - send: agent\n")
     assert original.passed
-    text = scenarios.record(store, original.conversation, name="Replay")
+    text = scenarios.record_conversation(store, original.conversation, name="Replay")
     scenario = parse_scenario(text, "rec.yaml")
     assert scenario.name == "Replay" and text.startswith("# Recorded")
     assert "click: {card: Espresso Blend · $12.90, button: Add to cart}" in text
     assert "image: {ends_with: /sandbox/media/latte.png}" in text
     assert "private: true" in text and "messages: 2" in text
     replay = Runner(store, store.get_profile("p"), settle=0.2, poll=0.01, deliver=InstantBot()).run(scenario)
-    assert replay.passed, scenarios.report(replay)
+    assert replay.passed, scenarios.text_report(replay)
 
 
 def test_recording_needs_a_contact_message(store):
     conv = store.ensure_conversation("p", "c", 5)
     with pytest.raises(ValueError, match="no message from the contact"):
-        scenarios.record(store, conv["id"])
+        scenarios.record_conversation(store, conv["id"])
     with pytest.raises(ValueError, match="no conversation with id 999"):
-        scenarios.record(store, 999)
+        scenarios.record_conversation(store, 999)
 
 
 # ---------------------------------------------------------------- headless: CLI and pytest, real processes
@@ -364,7 +364,7 @@ def test_cli_checks_files_without_running_them(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text(INVALID)
     (tmp_path / "recorded").mkdir()
     (tmp_path / "recorded" / "draft.yaml").write_text(INVALID)
-    assert scenarios.main(["check", str(tmp_path)]) == 1
+    assert main(["check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"{tmp_path / 'bad.yaml'}:4: unknown key 'expext' in step 1 (did you mean 'expect'?)" in out
     assert "ok  " in out and "draft" not in out
