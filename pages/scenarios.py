@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from apichat import scenarios
-from apichat.services import ROOT
+from apichat.processes import ROOT
 from ui import context
 from ui.html import CSS, esc
 

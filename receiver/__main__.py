@@ -8,7 +8,7 @@ import sqlite3
 import sys
 
 from apichat.config import SettingsError, load_settings, mask
-from apichat.services import exit_with_parent
+from apichat.processes import exit_with_parent
 
 ENVIRONMENT = """\
 environment (flags win over these):

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from apichat.processes import clean_env
 from apichat.scenarios.__main__ import main
 from tests.conftest import ROOT
 
 
 def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    return clean_env(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
 
 
 PASSING = "name: Passing\nsteps:\n  - send: hi\n    expect: {buttons: {include: ['🎬 Media']}}\n    messages: 1\n"

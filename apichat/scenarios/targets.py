@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from .. import profiles
 from ..config import SettingsError, load_settings
-from ..services import ChildError, ChildProcess, free_port, probe
+from ..processes import ChildError, ChildProcess, clean_env, free_port, probe
 from ..store import Store
 
 
@@ -34,19 +34,6 @@ class Target:
     detail: str = ""
 
 
-class _Child(ChildProcess):
-    """`python -m module`, as the console starts it; its failures are TargetErrors."""
-
-    def __init__(self, module: str, args: list[str], env: dict, log_path: Path):
-        super().__init__(["-m", module, *args], env, log_path, name=f"python -m {module}")
-
-    def wait_ready(self, url: str, service: str, seconds: float = 30.0) -> None:
-        try:
-            super().wait_ready(lambda: probe(url, service, timeout=0.5) == "ours", seconds)
-        except ChildError as exc:
-            raise TargetError(str(exc)) from None
-
-
 @contextmanager
 def sandbox_target(workdir: str | Path | None = None) -> Iterator[Target]:
     """The embedded sandbox with its own receiver and temporary store, on free ports; all stopped afterwards."""
@@ -56,22 +43,21 @@ def sandbox_target(workdir: str | Path | None = None) -> Iterator[Target]:
     receiver_port, sandbox_port = free_port(), free_port()
     while sandbox_port == receiver_port:
         sandbox_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    env.update(APICHAT_DB=str(folder / "console.db"), APICHAT_MEDIA_DIR=str(folder / "media"),
-               APICHAT_RECEIVER_PORT=str(receiver_port), APICHAT_SANDBOX_PORT=str(sandbox_port),
-               PYTHONUNBUFFERED="1")
+    env = clean_env(APICHAT_DB=folder / "console.db", APICHAT_MEDIA_DIR=folder / "media",
+                    APICHAT_RECEIVER_PORT=receiver_port, APICHAT_SANDBOX_PORT=sandbox_port)
     settings = load_settings(env)
-    children: list[_Child] = []
+    children: list[ChildProcess] = []
     store = None
     try:
-        receiver = _Child("receiver", ["--host", "127.0.0.1", "--port", str(receiver_port)], env,
-                          folder / "receiver.log")
-        children.append(receiver)
-        sandbox = _Child("sandbox", ["--port", str(sandbox_port), "--state", str(folder / "sandbox.json")], env,
-                         folder / "sandbox.log")
-        children.append(sandbox)
-        receiver.wait_ready(settings.receiver_url, "apichat-receiver")
-        sandbox.wait_ready(settings.sandbox_url, "apichat-sandbox")
+        children.append(ChildProcess(["-m", "receiver", "--host", "127.0.0.1", "--port", str(receiver_port)], env,
+                                     folder / "receiver.log"))
+        children.append(ChildProcess(["-m", "sandbox", "--port", str(sandbox_port), "--state",
+                                      str(folder / "sandbox.json")], env, folder / "sandbox.log"))
+        try:
+            children[0].wait_healthy(settings.receiver_url, "apichat-receiver")
+            children[1].wait_healthy(settings.sandbox_url, "apichat-sandbox")
+        except ChildError as exc:
+            raise TargetError(str(exc)) from None
         store = Store(settings.db_path)
         try:
             profile = profiles.connect_sandbox(store, settings)
@@ -98,7 +84,7 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
     store = Store(settings.db_path)
     if name == "env" and not profiles.ensure_env_profile(store, settings):
         raise TargetError("--profile env needs UCHAT_BOT_URL and UCHAT_FLOW_KEY (or the partner variables)")
-    children: list[_Child] = []
+    children: list[ChildProcess] = []
     child_env = dict(os.environ if env is None else env)
     try:
         wanted = [("receiver", settings.receiver_url, "apichat-receiver",
@@ -115,9 +101,12 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
                 raise TargetError(f"{url} answers, but it is not the {module}; free the port or set "
                                   f"APICHAT_{module.upper()}_PORT")
             if state == "down":
-                child = _Child(module, args, child_env, log_dir / f"{module}.log")
+                child = ChildProcess(["-m", module, *args], child_env, log_dir / f"{module}.log")
                 children.append(child)
-                child.wait_ready(url, service)
+                try:
+                    child.wait_healthy(url, service)
+                except ChildError as exc:
+                    raise TargetError(str(exc)) from None
         if name == profiles.SANDBOX:
             profiles.connect_sandbox(store, settings)
         profile = store.get_profile(name)
