@@ -1,7 +1,8 @@
 """What a run sends to: a fresh embedded sandbox, or a profile of the console's store.
 
-Either way the receiver (and for the sandbox, the sandbox) runs as a child process; what a target
-started is stopped when the run ends.
+A fresh sandbox starts its own receiver and sandbox on free ports with a temporary store. A profile
+uses the console's receiver (and sandbox), reused or started by the console's own rule
+(services.ensure_service). Whatever a target started is stopped when the run ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from urllib.parse import urlparse
 
 from .. import profiles
 from ..config import SettingsError, load_settings
-from ..processes import ChildError, ChildProcess, clean_env, free_port, probe
+from ..processes import ChildError, ChildProcess, clean_env, free_port
+from ..services import ensure_service
 from ..store import Store
 
 
@@ -88,25 +90,18 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
     child_env = dict(os.environ if env is None else env)
     try:
         wanted = [("receiver", settings.receiver_url, "apichat-receiver",
-                   ["--host", settings.receiver_host, "--port", str(settings.receiver_port)])]
+                   ["--host", settings.receiver_host, "--port", str(settings.receiver_port)], store.store_id)]
         if name == profiles.SANDBOX:
-            wanted.append(("sandbox", settings.sandbox_url, "apichat-sandbox", ["--port", str(settings.sandbox_port)]))
+            wanted.append(("sandbox", settings.sandbox_url, "apichat-sandbox", ["--port", str(settings.sandbox_port)],
+                           None))
         log_dir = Path(settings.db_path).resolve().parent
-        for module, url, service, args in wanted:
-            state = probe(url, service, store_id=store.store_id if module == "receiver" else None)
-            if state == "other-store":
-                raise TargetError(f"the receiver on {url} writes to another store than {settings.db_path}; "
-                                  "set APICHAT_DB to the console's store, or stop that receiver")
-            if state == "foreign":
-                raise TargetError(f"{url} answers, but it is not the {module}; free the port or set "
-                                  f"APICHAT_{module.upper()}_PORT")
-            if state == "down":
-                child = ChildProcess(["-m", module, *args], child_env, log_dir / f"{module}.log")
-                children.append(child)
-                try:
-                    child.wait_healthy(url, service)
-                except ChildError as exc:
-                    raise TargetError(str(exc)) from None
+        for module, url, service, args, store_id in wanted:
+            status = ensure_service(module, module, url, service, args, child_env, str(log_dir / f"{module}.log"),
+                                    wait_seconds=30.0, store_id=store_id)
+            if status.child is not None:
+                children.append(status.child)
+            if not status.ok:
+                raise TargetError(status.detail)
         if name == profiles.SANDBOX:
             profiles.connect_sandbox(store, settings)
         profile = store.get_profile(name)
