@@ -29,7 +29,12 @@ from .run import Runner, RunResult
 from .targets import TargetError, target_for
 
 
-def _load_all(files: list[Path]) -> list[tuple[str, Scenario | ScenarioError]]:
+def _load_all(paths: list[str]) -> list[tuple[str, Scenario | ScenarioError]] | None:
+    """Every scenario file under `paths`, loaded or with its problems; None (said on stderr) when there is none."""
+    files = scenario_files(paths)
+    if not files:
+        print("no scenario files found in " + " ".join(paths), file=sys.stderr)
+        return None
     loaded = []
     for file in files:
         shown = str(file)
@@ -41,11 +46,9 @@ def _load_all(files: list[Path]) -> list[tuple[str, Scenario | ScenarioError]]:
 
 
 def _run(args) -> int:
-    files = scenario_files(args.paths)
-    if not files:
-        print("no scenario files found in " + " ".join(args.paths), file=sys.stderr)
+    loaded = _load_all(args.paths)
+    if loaded is None:
         return 2
-    loaded = _load_all(files)
     cases: list[tuple[str, RunResult | ScenarioError]] = []
     for shown, item in loaded:
         if isinstance(item, ScenarioError):
@@ -79,12 +82,11 @@ def _run(args) -> int:
 
 
 def _check(args) -> int:
-    files = scenario_files(args.paths)
-    if not files:
-        print("no scenario files found in " + " ".join(args.paths), file=sys.stderr)
+    loaded = _load_all(args.paths)
+    if loaded is None:
         return 2
     bad = 0
-    for shown, item in _load_all(files):
+    for shown, item in loaded:
         if isinstance(item, ScenarioError):
             bad += 1
             print(str(item))
