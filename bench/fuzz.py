@@ -29,9 +29,10 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from apichat.processes import clean_env, free_port
 from apichat.signing import sign
 from apichat.store import Store
-from bench.receiver import Server, free_port
+from bench.receiver import Server
 
 KEY = "fuzz-verify-key-0b7e41"
 OTHER_KEY = "someone-elses-key"
@@ -311,10 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = rng.choices(names, weights=[WEIGHTS.get(n, 1.0) for n in names], k=args.count)
     folder = Path(tempfile.mkdtemp(prefix="apichat-fuzz-"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    env.update({"UCHAT_VERIFY_TOKEN": KEY, "APICHAT_DB": str(folder / "console.db"), "PYTHONUNBUFFERED": "1",
-                "APICHAT_MEDIA_DIR": str(folder / "media"), "APICHAT_RECEIVER_PORT": str(port), "APICHAT_SANDBOX": "0"})
-    receiver = Server("receiver", ["-m", "receiver"], env, port, folder)
+    env = clean_env(UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=folder / "console.db", APICHAT_MEDIA_DIR=folder / "media",
+                    APICHAT_RECEIVER_PORT=port, APICHAT_SANDBOX="0")
+    receiver = Server("receiver", ["-m", "receiver"], env, port, folder)  # returns once /healthz answers
     by_category: dict[str, Counter] = defaultdict(Counter)
     controls: set[str] = set()  # SHA-256 of every validly signed webhook sent
     telling = Counter()  # answers that hold a key
@@ -322,7 +322,6 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.seconds
     stopped_early = 0
     try:
-        receiver.wait_healthy()
         before = process_stats(receiver.proc.pid)
 
         def one(number: int, category: str) -> None:

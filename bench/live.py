@@ -23,20 +23,17 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import requests
 
 from apichat.payloads import parse_bot_message
-from apichat.services import cpu_seconds, free_port
+from apichat.processes import ChildError, ChildProcess, clean_env, free_port
 from apichat.signing import sign
 from apichat.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 OBSERVER = """() => {
@@ -63,48 +60,44 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bare_poll_cpu(browser, poll: float) -> float:
-    """CPU ms per poll of bench/bare_fragment.py, measured the same way: the floor of any idle poll."""
+def streamlit(script: str, env: dict, log_path: str, what: str) -> tuple[ChildProcess, str]:
+    """`streamlit run script` on a free port, once it answers; (the process, its URL)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "bench/bare_fragment.py", "--server.port",
-                             str(port), "--server.address", "127.0.0.1"], cwd=ROOT,
-                            env={**os.environ, "APICHAT_POLL_SECONDS": str(poll)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    proc = ChildProcess(["-m", "streamlit", "run", script, "--server.port", str(port), "--server.address",
+                         "127.0.0.1"], env, log_path, name=what)
     try:
-        wait(lambda: _ok(f"http://127.0.0.1:{port}/_stcore/health"), 60, "the bare streamlit page")
+        proc.wait_ready(lambda: requests.get(f"{url}/_stcore/health", timeout=1).ok, 60)
+    except ChildError as exc:
+        proc.stop()
+        raise SystemExit(f"bench: {exc}") from None
+    return proc, url
+
+
+def bare_poll_cpu(browser, poll: float, tmp: str) -> float:
+    """CPU ms per poll of bench/bare_fragment.py, measured the same way: the floor of any idle poll."""
+    proc, url = streamlit("bench/bare_fragment.py", {**os.environ, "APICHAT_POLL_SECONDS": str(poll)},
+                          f"{tmp}/bare.log", "the bare streamlit page")
+    try:
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(url)
         page.get_by_text("idle").wait_for(timeout=30_000)
         time.sleep(2)
-        before, t0 = cpu_seconds(proc.pid), time.monotonic()
+        before, t0 = proc.cpu_seconds(), time.monotonic()
         time.sleep(10)
-        cost = (cpu_seconds(proc.pid) - before) / ((time.monotonic() - t0) / poll) * 1000
+        cost = (proc.cpu_seconds() - before) / ((time.monotonic() - t0) / poll) * 1000
         page.close()
         return cost
     finally:
-        proc.terminate()
-        proc.wait(15)
+        proc.stop()
 
 
 def start_console(tmp: str, poll: float):
-    ports = {"APICHAT_RECEIVER_PORT": free_port(), "APICHAT_SANDBOX_PORT": free_port()}
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    env.update({k: str(v) for k, v in ports.items()})
-    env.update(APICHAT_DB=f"{tmp}/console.db", APICHAT_MEDIA_DIR=f"{tmp}/media", APICHAT_POLL_SECONDS=str(poll))
-    log = open(f"{tmp}/streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait(lambda: _ok(f"{url}/_stcore/health"), 60, "streamlit")
-    return proc, url, f"http://127.0.0.1:{ports['APICHAT_RECEIVER_PORT']}", env["APICHAT_DB"]
-
-
-def _ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).ok
-    except requests.RequestException:
-        return False
+    receiver_port = free_port()
+    env = clean_env(APICHAT_RECEIVER_PORT=receiver_port, APICHAT_SANDBOX_PORT=free_port(),
+                    APICHAT_DB=f"{tmp}/console.db", APICHAT_MEDIA_DIR=f"{tmp}/media", APICHAT_POLL_SECONDS=poll)
+    proc, url = streamlit("app.py", env, f"{tmp}/streamlit.log", "streamlit")
+    return proc, url, f"http://127.0.0.1:{receiver_port}", env["APICHAT_DB"]
 
 
 def open_chat(browser, url: str):
@@ -187,10 +180,10 @@ def first_paint_and_idle(browser, url: str, proc, last: str, poll: float) -> tup
     page.locator('[data-testid="stChatMessage"]', has_text=last).wait_for(timeout=60_000)
     paint = time.monotonic() - started
     time.sleep(2)  # let the first poll after the paint settle before counting
-    before, t0 = cpu_seconds(proc.pid), time.monotonic()
+    before, t0 = proc.cpu_seconds(), time.monotonic()
     time.sleep(10)
     polls = (time.monotonic() - t0) / poll
-    idle_ms = (cpu_seconds(proc.pid) - before) / polls * 1000
+    idle_ms = (proc.cpu_seconds() - before) / polls * 1000
     page.close()
     return paint, idle_ms
 
@@ -224,11 +217,10 @@ def main(argv=None) -> int:
             for _ in range(200):
                 db.messages_since(big["conv"]["id"], 10**12)
             query_us = (time.perf_counter() - t0) / 200 * 1e6
-            bare_idle = bare_poll_cpu(browser, args.poll)
+            bare_idle = bare_poll_cpu(browser, args.poll, tmp)
         finally:
             browser.close()
-            proc.terminate()
-            proc.wait(15)
+            proc.stop()
     median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
     print(f"live latency, webhook committed -> visible in Chromium, {len(latencies)} messages, poll {args.poll:g} s:")
     print(f"  median {median:.2f} s  p95 {p95:.2f} s  max {max(latencies):.2f} s   (targets 1.0 / 1.5 s)")

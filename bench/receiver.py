@@ -33,7 +33,7 @@ from pathlib import Path
 
 import requests
 
-from apichat.services import ChildError, ChildProcess, free_port
+from apichat.processes import ChildError, ChildProcess, clean_env, cpu_seconds, free_port
 from apichat.signing import sign
 from apichat.store import Store
 
@@ -90,8 +90,6 @@ def _children(pid: int) -> list[int]:
 
 
 def _cpu(pid: int) -> float:
-    from apichat.services import cpu_seconds
-
     return cpu_seconds(pid) or 0.0
 
 
@@ -245,9 +243,8 @@ def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folde
 
 def environment(folder: Path, name: str, port: int) -> tuple[dict, Path]:
     db = folder / f"{name}.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    env.update({"UCHAT_VERIFY_TOKEN": KEY, "APICHAT_DB": str(db), "APICHAT_MEDIA_DIR": str(folder / "media"),
-                "APICHAT_RECEIVER_PORT": str(port), "APICHAT_SANDBOX": "0", "PYTHONUNBUFFERED": "1"})
+    env = clean_env(UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=db, APICHAT_MEDIA_DIR=folder / "media",
+                    APICHAT_RECEIVER_PORT=port, APICHAT_SANDBOX="0")
     return env, db
 
 

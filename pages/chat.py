@@ -208,10 +208,10 @@ with tools:
                            on_click="ignore", icon=":material/description:")
 
         def as_scenario(conv_id: int) -> str:
-            from apichat.scenarios import record  # expectations derived from what the bot actually said
+            from apichat.scenarios import record_conversation  # expectations: what the bot actually said
 
             try:
-                return record(db, conv_id)
+                return record_conversation(db, conv_id)
             except ValueError as exc:
                 return f"# Nothing to save as a scenario: {exc}\n"
         st.download_button("Save as scenario", partial(as_scenario, conv_key), f"{stem}.scenario.yaml",

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from apichat import scenarios
-from apichat.services import ROOT
+from apichat.processes import ROOT
 from ui import context
 from ui.html import CSS, esc
 
@@ -278,7 +278,7 @@ with tab_record:
                   for c in conversations[:200]}
         pick = st.selectbox("Conversation", list(labels), format_func=labels.get, key="sc-record-conv")
         try:
-            text = scenarios.record(db, pick)
+            text = scenarios.record_conversation(db, pick)
         except ValueError as exc:
             st.info(str(exc))
         else:

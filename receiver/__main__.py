@@ -8,8 +8,8 @@ import sqlite3
 import sys
 
 from apichat.config import SettingsError, load_settings
+from apichat.processes import exit_with_parent
 from apichat.redact import mask
-from apichat.services import exit_with_parent
 
 ENVIRONMENT = """\
 environment (flags win over these):

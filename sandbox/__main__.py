@@ -11,7 +11,7 @@ import logging
 import sys
 
 from apichat.config import SettingsError
-from apichat.services import exit_with_parent
+from apichat.processes import exit_with_parent
 
 
 def _seconds(text: str) -> float:

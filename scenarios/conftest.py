@@ -83,14 +83,14 @@ class ScenarioItem(pytest.Item):
         result = runner.run(scenario)
         if not result.passed:
             raise ScenarioFailed(result)
-        self.add_report_section("call", "scenario", scenarios.report(result, raw=False))
+        self.add_report_section("call", "scenario", scenarios.text_report(result, raw=False))
 
     def repr_failure(self, excinfo, style=None):
         error = excinfo.value
         if isinstance(error, scenarios.ScenarioError):
             return str(error)
         if isinstance(error, ScenarioFailed):
-            return f"{scenarios.first_problem(error.result)}\n{scenarios.report(error.result)}"
+            return f"{scenarios.first_problem(error.result)}\n{scenarios.text_report(error.result)}"
         if isinstance(error, scenarios.TargetError):
             return f"cannot run scenarios: {error}"
         return super().repr_failure(excinfo, style=style)

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 
-from apichat.services import ChildError, ChildProcess, free_port  # noqa: F401 (free_port: tests import it from here)
+from apichat import processes
+from apichat.processes import ChildError, ChildProcess, free_port  # noqa: F401 (free_port: tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def clean_env(monkeypatch):
     """No real key or setting of the developer's reaches a test."""
     for name in list(os.environ):
-        if name.startswith(("UCHAT_", "APICHAT_")):
+        if name.startswith(processes.SETTING_PREFIXES):
             monkeypatch.delenv(name, raising=False)
 
 
@@ -42,36 +42,24 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message
 
 
 class Process(ChildProcess):
-    """A real `python -m ...` (or any) process, its output kept in a log file for failures."""
+    """A real `python -m ...` process, its output kept in a log file for failures; when `url` is given,
+    started once its /healthz answers 200."""
 
-    def __init__(self, args: list[str], env: dict, log_path: Path, health_url: str | None = None):
+    def __init__(self, args: list[str], env: dict, log_path: Path, url: str | None = None):
         super().__init__(args[1:] if args and args[0] == sys.executable else args, env, log_path)
-        self.args, self.health_url = args, health_url
-        if health_url:
-            self.wait_healthy()
-
-    def wait_healthy(self, timeout: float = 30.0) -> None:
-        try:
-            self.wait_ready(lambda: requests.get(self.health_url, timeout=1).status_code == 200, timeout)
-        except ChildError:
-            self.stop()
-            raise AssertionError(f"{' '.join(self.args)} did not become healthy:\n{self.output()}") from None
-
-    def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-5000:]
+        self.args = args
+        if url:
+            try:
+                self.wait_healthy(url)
+            except ChildError:
+                self.stop()
+                raise AssertionError(f"{' '.join(self.args)} did not become healthy:\n{self.output()}") from None
 
 
 def process_env(tmp_path: Path, **overrides: str) -> dict:
     """The environment a test process gets: the parent's, minus real keys, with a temp store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UCHAT_", "APICHAT_"))}
-    env.update({
-        "APICHAT_DB": str(tmp_path / "console.db"),
-        "APICHAT_MEDIA_DIR": str(tmp_path / "media"),
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(overrides)
-    return env
+    return processes.clean_env(**{"APICHAT_DB": tmp_path / "console.db", "APICHAT_MEDIA_DIR": tmp_path / "media",
+                                  "PYTHONUNBUFFERED": "1", **overrides})
 
 
 @pytest.fixture
@@ -79,9 +67,9 @@ def start_process(tmp_path):
     """Start real processes for a test; all are stopped after it."""
     started: list[Process] = []
 
-    def start(module_args: list[str], env: dict, health_url: str | None = None, name: str | None = None):
+    def start(module_args: list[str], env: dict, url: str | None = None, name: str | None = None):
         name = name or module_args[1] if module_args[0] == "-m" else "process"
-        proc = Process([sys.executable, *module_args], env, tmp_path / f"{name}-{len(started)}.log", health_url)
+        proc = Process([sys.executable, *module_args], env, tmp_path / f"{name}-{len(started)}.log", url)
         started.append(proc)
         return proc
 

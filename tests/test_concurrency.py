@@ -76,7 +76,7 @@ def test_sessions_polling_while_the_receiver_writes(start_process, tmp_path):
     url = f"http://127.0.0.1:{port}"
     receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY,
                                                              APICHAT_RECEIVER_PORT=str(port)),
-                             health_url=f"{url}/healthz")
+                             url=url)
     db = str(tmp_path / "console.db")
     done = threading.Event()
     quiet = threading.Barrier(SESSIONS)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from apichat import outbox, profiles, services, transcript
+from apichat import outbox, processes, profiles, services, transcript
 from apichat.config import load_settings
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
@@ -21,8 +21,8 @@ def running(tmp_path, start_process):
     env = process_env(tmp_path, APICHAT_RECEIVER_PORT=str(receiver_port), APICHAT_SANDBOX_PORT=str(sandbox_port))
     settings = load_settings(env)
     db = Store(settings.db_path)
-    start_process(["-m", "receiver"], env, f"{settings.receiver_url}/healthz")
-    start_process(["-m", "sandbox", "--state", str(tmp_path / "sandbox.json")], env, f"{settings.sandbox_url}/healthz")
+    start_process(["-m", "receiver"], env, settings.receiver_url)
+    start_process(["-m", "sandbox", "--state", str(tmp_path / "sandbox.json")], env, settings.sandbox_url)
     return settings, db
 
 
@@ -116,11 +116,11 @@ def test_a_port_taken_by_another_program_is_reported_not_reused(tmp_path):
 def test_a_receiver_of_another_store_is_not_reused(tmp_path, start_process):
     port = free_port()
     env = process_env(tmp_path, APICHAT_RECEIVER_PORT=str(port))
-    start_process(["-m", "receiver"], env, f"http://127.0.0.1:{port}/healthz")
+    start_process(["-m", "receiver"], env, f"http://127.0.0.1:{port}")
     mine = Store(str(tmp_path / "mine.db"))
     url = f"http://127.0.0.1:{port}"
     theirs = Store(env["APICHAT_DB"]).store_id
-    assert services.probe(url, "apichat-receiver", store_id=theirs) == "ours"
+    assert processes.probe(url, "apichat-receiver", store_id=theirs) == "ours"
     status = services.ensure_service("receiver", "receiver", url, "apichat-receiver", [], env,
                                      str(tmp_path / "r.log"), store_id=mine.store_id)
     assert status.state == "foreign" and "another store" in status.detail

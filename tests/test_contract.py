@@ -145,9 +145,9 @@ def test_every_reply_kind_reaches_a_real_receiver(tmp_path, start_process):
     receiver_port, sandbox_port = free_port(), free_port()
     env = process_env(tmp_path, UCHAT_VERIFY_TOKEN="contract-verify-key")
     start_process(["-m", "receiver", "--port", str(receiver_port)], env,
-                  f"http://127.0.0.1:{receiver_port}/healthz")
+                  f"http://127.0.0.1:{receiver_port}")
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    start_process(["-m", "sandbox", "--port", str(sandbox_port), "--slow-seconds", "0.3"], env, f"{sandbox_url}/healthz")
+    start_process(["-m", "sandbox", "--port", str(sandbox_port), "--slow-seconds", "0.3"], env, sandbox_url)
 
     data = PartnerClient(sandbox_url, "sandbox-partner-key", "contract").set_webhook(
         f"http://127.0.0.1:{receiver_port}/webhook", "contract-verify-key")

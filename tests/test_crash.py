@@ -86,7 +86,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(start_process, tmp_path):
         url = f"http://127.0.0.1:{port}"
         receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY,
                                                                  APICHAT_RECEIVER_PORT=str(port)),
-                                 health_url=f"{url}/healthz")
+                                 url=url)
         load = Load(f"{url}/webhook", f"round{round_number}")
         wait_until(lambda load=load: len(load.acknowledged) >= KILL_AFTER or not any(
             t.is_alive() for t in load.threads), 60, message=f"{KILL_AFTER} webhooks answered 2xx")
@@ -108,7 +108,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(start_process, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY, APICHAT_RECEIVER_PORT=str(port)),
-                  health_url=f"{url}/healthz")
+                  url=url)
     body = json.dumps({"sender_id": "after", "conv_id": 1, "type": "text", "text": "after", "marker": "after"})
     answer = requests.post(f"{url}/webhook", data=body, timeout=10,
                            headers={"X-Hub-Signature-256": signing.sign(body, KEY)})

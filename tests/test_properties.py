@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from apichat import signing
 from apichat.media import save_upload
 from apichat.payloads import BotMessage, parse_bot_message
-from apichat.scenario_format import ScenarioError, load_scenario, parse_scenario
+from apichat.scenarios import ScenarioError, load_scenario, parse_scenario
 from apichat.store import Store
 from receiver import create_app
 

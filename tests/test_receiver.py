@@ -473,7 +473,7 @@ def test_real_process(start_process, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = process_env(tmp_path, UCHAT_VERIFY_TOKEN="proc-key", APICHAT_RECEIVER_PORT=str(port))
-    proc = start_process(["-m", "receiver"], env, health_url=f"{base}/healthz")
+    proc = start_process(["-m", "receiver"], env, url=base)
 
     answer = requests.post(f"{base}/webhook", data=hub("proc-key"), timeout=5)
     assert answer.status_code == 200 and answer.text == CHALLENGE
@@ -547,7 +547,7 @@ def test_process_stays_up_under_bad_input(start_process, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN="k", APICHAT_RECEIVER_PORT=str(port)),
-                  health_url=f"{base}/healthz")
+                  url=base)
     for data, headers in ((b"\x00" * 100, {}), (b"[" * 200_000, {"X-Hub-Signature-256": signing.sign(b"[" * 200_000, "k")}),
                           (b"hub_mode=subscribe&hub_challenge=1", {"Content-Type": "multipart/form-data"}),
                           (b"{", {"Content-Type": "application/json"})):

@@ -518,14 +518,14 @@ def test_python_m_sandbox_help_documents_its_flags(tmp_path):
 def test_webhooks_survive_a_restart_of_the_process(tmp_path, start_process, webhook):
     port, state = free_port(), tmp_path / "sandbox.json"
     args = ["-m", "sandbox", "--port", str(port), "--state", str(state)]
-    health = f"http://127.0.0.1:{port}/healthz"
+    url = f"http://127.0.0.1:{port}"
     base = f"http://127.0.0.1:{port}/api/partner/workspace/acme/apichat-webhook"
-    first = start_process(args, process_env(tmp_path), health)
+    first = start_process(args, process_env(tmp_path), url)
     set_answer = requests.post(base, headers=PARTNER, timeout=10,
                                json={"webhook_url": webhook.url, "webhook_verification_key": webhook.key})
     assert set_answer.status_code == 200, set_answer.text
     first.stop()
-    start_process(args, process_env(tmp_path), health)
+    start_process(args, process_env(tmp_path), url)
     again = requests.get(base, headers=PARTNER, timeout=10).json()["data"]
     assert again == set_answer.json()["data"] and again["bot_url"].startswith(f"http://127.0.0.1:{port}/api/apichat/")
     sent = requests.post(again["bot_url"], json=text_payload(CONTACT, 3, "hi"), headers=FLOW, timeout=10)

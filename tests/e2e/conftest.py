@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from apichat.processes import ChildError, ChildProcess, probe
 from tests.conftest import ROOT, free_port, process_env, wait_until
 
 CHROMIUM = os.environ.get("APICHAT_CHROMIUM", "/usr/bin/chromium")
@@ -17,7 +16,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
-class Console:
+class Console(ChildProcess):
     """A running console: Streamlit, with the receiver and sandbox it started itself."""
 
     def __init__(self, tmp: Path, receiver_port: int | None = None, **env: str):
@@ -29,30 +28,18 @@ class Console:
         self.env = process_env(tmp, APICHAT_RECEIVER_PORT=str(self.receiver_port),
                                APICHAT_SANDBOX_PORT=str(self.sandbox_port), APICHAT_POLL_SECONDS="0.5", **env)
         self.db_path = self.env["APICHAT_DB"]
-        self.log_path = tmp / "streamlit.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1"], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: requests.get(f"{self.url}/_stcore/health", timeout=1).ok, 60, 0.2,
-                   f"streamlit on {self.url}: {self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        super().__init__(["-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.address",
+                          "127.0.0.1"], self.env, tmp / "streamlit.log", name=f"streamlit on {self.url}")
+        try:
+            self.wait_ready(lambda: requests.get(f"{self.url}/_stcore/health", timeout=1).ok, 60)
+        except ChildError as exc:
+            self.stop()
+            raise AssertionError(f"{exc}\n{self.output()}") from None
 
     def received(self) -> list[dict]:
         """What the sandbox's bot_url received, oldest first."""
         answer = requests.get(f"{self.sandbox_url}/sandbox/received", timeout=5).json()
         return answer["received"] if isinstance(answer, dict) else answer
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +49,8 @@ def console(tmp_path_factory):
     running.stop()
     for name in ("receiver", "sandbox"):  # children exit with their parent; make sure before the next run
         port = running.receiver_port if name == "receiver" else running.sandbox_port
-        wait_until(lambda p=port: _closed(p), 15, 0.2, f"the {name} to exit with the console")
-
-
-def _closed(port: int) -> bool:
-    try:
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
-    except requests.RequestException:
-        return True
-    return False
+        wait_until(lambda p=port: probe(f"http://127.0.0.1:{p}", timeout=0.5) == "down", 15, 0.2,
+                   f"the {name} to exit with the console")
 
 
 def chromium_missing(path: str) -> str | None:

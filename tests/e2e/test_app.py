@@ -53,7 +53,7 @@ def test_uchat_variables_point_the_console_at_another_uchat(tab, tmp_path, start
     port = free_port()
     other = f"http://127.0.0.1:{port}"
     start_process(["-m", "sandbox", "--port", str(port), "--state", str(tmp_path / "other.json")],
-                  process_env(tmp_path / "x"), f"{other}/healthz", name="other-uchat")
+                  process_env(tmp_path / "x"), other, name="other-uchat")
     console = Console(tmp_path, APICHAT_SANDBOX="0", UCHAT_BOT_URL=f"{other}/api/apichat/{bot_code('ws-9')}",
                       UCHAT_FLOW_KEY="sandbox-flow-key", UCHAT_VERIFY_TOKEN="env-secret-token")
     try:

@@ -7,7 +7,7 @@ import sqlite3
 
 from playwright.sync_api import expect
 
-from apichat.scenario_format import parse_scenario
+from apichat.scenarios import parse_scenario
 from tests.e2e.chat_helpers import new_conversation, send
 
 FAILING = """name: Menu regression

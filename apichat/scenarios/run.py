@@ -7,7 +7,6 @@ quiet period, or when the exact number of replies the step expects is there.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import secrets
@@ -15,27 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import outbox
-from .scenario_format import Expectation, Mismatch, Scenario, Step, _assign, reply_data
-from .store import Store
+from .. import outbox
+from ..store import Store
+from .expect import Failure, Mismatch, evaluate, reply_data, reply_summary
+from .parse import Scenario, Step
 
 DEFAULT_SETTLE = 1.0
 DEFAULT_TIMEOUT = 10.0
 EXACT_GRACE = 0.25  # once the expected count is there, how long to watch for one too many
-
-
-@dataclass
-class Failure:
-    """One unmet expectation: the line it is on, a sentence, and what was expected beside what arrived."""
-
-    line: int
-    problem: str
-    rows: list[Mismatch] = field(default_factory=list)
-    reply_id: int | None = None
-
-    def to_dict(self) -> dict:
-        return {"line": self.line, "problem": self.problem, "reply_id": self.reply_id,
-                "rows": [[m.what, m.expected, m.arrived] for m in self.rows]}
 
 
 @dataclass
@@ -97,88 +83,6 @@ class StepError(Exception):
     """A step that could not be carried out (send failed, no such button): the run stops there."""
 
 
-# ---------------------------------------------------------------- checking a turn's replies
-
-
-NOTHING = ("none", "no media", "0", "no cards", '""', "no reply")
-
-
-def _closest(matcher, replies: list[dict]) -> tuple[dict | None, list[Mismatch]]:
-    """The reply that differs least; one that lacks a feature entirely (no cards at all) counts as further."""
-    best, rows, best_score = None, [], None
-    for reply in replies:
-        found = matcher.mismatches(reply)
-        score = sum(2 if m.arrived in NOTHING else 1 for m in found)
-        if best_score is None or score < best_score:
-            best, rows, best_score = reply, found, score
-    return best, rows
-
-
-def _missing(expectation: Expectation, replies: list[dict], candidates: list[dict]) -> Failure:
-    matcher = expectation.matcher
-    if not replies:
-        return Failure(matcher.line, f"expected a reply like {matcher.describe()}; no reply arrived",
-                       [Mismatch("reply", matcher.describe(), "no reply")])
-    reply, rows = _closest(matcher, candidates or replies)
-    number = next(i for i, r in enumerate(replies, 1) if r is reply)
-    return Failure(matcher.line, f"expected a reply like {matcher.describe()}; none of the {len(replies)} "
-                                 f"replies matches (closest: reply {number} of {len(replies)}, {reply['kind']})",
-                   rows, reply["id"])
-
-
-def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
-    """Every expectation of `step` that `replies` (store rows, oldest first) do not meet."""
-    failures: list[Failure] = []
-    if step.messages is not None and not step.messages.ok(len(replies)):
-        noun = "reply" if str(step.messages) == "1" else "replies"
-        failures.append(Failure(step.line, f"expected {step.messages} {noun}, {len(replies)} arrived",
-                                [Mismatch("messages", str(step.messages), str(len(replies)))]))
-    wanted = [e for e in step.expect if not e.absent]
-    if step.any_order:
-        missing = [e for e in wanted if not any(not e.matcher.mismatches(r) for r in replies)]
-        failures += [_missing(e, replies, replies) for e in missing]
-        if wanted and not missing and not _assign([_Accepts(e.matcher) for e in wanted], replies):
-            failures.append(Failure(step.line, f"each expectation matches some reply, but {len(wanted)} expectations "
-                                               "need as many different replies"))
-    else:
-        position = 0
-        for expectation in wanted:
-            found = next((i for i in range(position, len(replies))
-                          if not expectation.matcher.mismatches(replies[i])), None)
-            if found is None:
-                failures.append(_missing(expectation, replies, replies[position:]))
-            else:
-                position = found + 1
-    for expectation in step.expect:
-        if expectation.absent:
-            for number, reply in enumerate(replies, 1):
-                if not expectation.matcher.mismatches(reply):
-                    failures.append(Failure(expectation.line, f"reply {number} of {len(replies)} is like "
-                                            f"{expectation.matcher.describe()}, which it must not be",
-                                            [Mismatch("not", expectation.describe(), _summary(reply))], reply["id"]))
-                    break
-    return failures
-
-
-class _Accepts:
-    def __init__(self, matcher):
-        self.matcher = matcher
-
-    def ok(self, reply: dict) -> bool:
-        return not self.matcher.mismatches(reply)
-
-
-def _summary(reply: dict) -> str:
-    data = reply_data(reply)
-    parts = [reply.get("kind", "")]
-    if data.get("private"):
-        parts.append("private")
-    if data.get("text"):
-        text = data["text"]
-        parts.append(json.dumps(text if len(text) <= 60 else text[:57] + "…", ensure_ascii=False))
-    return " ".join(parts)
-
-
 # ---------------------------------------------------------------- finding a button to click
 
 
@@ -234,7 +138,7 @@ def find_button(step: Step, recent: list[dict], earlier: list[dict]) -> dict:
     where = (f"its buttons: {_titles(shown)}" if shown else
              f"it is a carousel, so use click: {{card: …, button: …}} (cards {_titles(cards)})" if cards else
              "it has no buttons")
-    raise StepError(f'no button "{step.title}" in the replies; the last reply is {_summary(latest)} and {where}')
+    raise StepError(f'no button "{step.title}" in the replies; the last reply is {reply_summary(latest)} and {where}')
 
 
 # ---------------------------------------------------------------- the runner

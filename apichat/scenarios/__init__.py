@@ -1,0 +1,26 @@
+"""Scenarios: scripted conversations with expectations, run in the console, from the command line or by pytest.
+
+    parse      scenario files into a Scenario of Steps (nodes: the strict YAML under it; parse_expect: `expect:`)
+    expect     what a reply must look like, and evaluate() a step's replies (match: one value at a time)
+    run        the Runner: sends as the contact, collects the replies, keeps every run in the store
+    report     runs as text and as JUnit XML
+    record     a stored conversation as a scenario file
+    targets    what a run sends to: a fresh sandbox, or a profile of the console's store
+    __main__   `python -m apichat.scenarios run|check|record …`
+"""
+
+from .expect import Expectation, Failure, Mismatch, evaluate, reply_data
+from .nodes import ScenarioError, parse_duration
+from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, Scenario, Step, load_scenario, parse_scenario, scenario_files
+from .record import record_conversation
+from .report import first_problem, junit_xml, side_by_side, step_line, text_report
+from .run import Runner, RunResult, StepError, StepResult, percentile
+from .targets import Target, TargetError, profile_target, sandbox_target, target_for
+
+__all__ = [
+    "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch", "RunResult", "Runner", "Scenario",
+    "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
+    "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
+    "record_conversation", "reply_data", "sandbox_target", "scenario_files", "side_by_side", "step_line",
+    "target_for", "text_report",
+]

@@ -1,0 +1,153 @@
+"""Matching one value: a text, a list of buttons or card titles, a number of replies.
+
+Each matcher says ok(value) and prints as what it expects, for the "expected" column of a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .nodes import quote
+
+
+@dataclass
+class TextMatch:
+    """A string expectation: equals, contains (all of), matches (regex search), starts/ends with, or not."""
+
+    equals: str | None = None
+    contains: list[str] = field(default_factory=list)
+    matches: re.Pattern | None = None
+    starts_with: str | None = None
+    ends_with: str | None = None
+    negate: TextMatch | None = None
+    anything: bool = False  # `image: true`: any value that is not empty
+
+    def ok(self, value: str) -> bool:
+        value = value or ""
+        if self.anything and not value:
+            return False
+        if self.equals is not None and value != self.equals:
+            return False
+        if any(part not in value for part in self.contains):
+            return False
+        if self.matches is not None and not self.matches.search(value):
+            return False
+        if self.starts_with is not None and not value.startswith(self.starts_with):
+            return False
+        if self.ends_with is not None and not value.endswith(self.ends_with):
+            return False
+        return not (self.negate is not None and self.negate.ok(value))
+
+    def __str__(self) -> str:
+        parts = ["any value"] if self.anything else []
+        if self.equals is not None:
+            parts.append(quote(self.equals))
+        parts += [f"contains {quote(c)}" for c in self.contains]
+        if self.matches is not None:
+            parts.append(f"matches /{self.matches.pattern}/")
+        if self.starts_with is not None:
+            parts.append(f"starts with {quote(self.starts_with)}")
+        if self.ends_with is not None:
+            parts.append(f"ends with {quote(self.ends_with)}")
+        if self.negate is not None:
+            parts.append(f"not ({self.negate})")
+        return " and ".join(parts) or "anything"
+
+
+@dataclass
+class ButtonSpec:
+    """A button by its title, payload, url and type; a card is matched by its title the same way."""
+
+    title: TextMatch | None = None
+    payload: TextMatch | None = None
+    url: TextMatch | None = None
+    kind: str | None = None
+
+    def ok(self, button: dict) -> bool:
+        checks = ((self.title, button.get("title", "")), (self.payload, button.get("payload", "")),
+                  (self.url, button.get("url", "")))
+        if self.kind is not None and button.get("kind") != self.kind:
+            return False
+        return all(m is None or m.ok(v) for m, v in checks)
+
+    def __str__(self) -> str:
+        if self.payload is None and self.url is None and self.kind is None and self.title is not None:
+            return str(self.title)
+        parts = [f"{name} {m}" for name, m in (("title", self.title), ("payload", self.payload), ("url", self.url))
+                 if m is not None]
+        return "{" + ", ".join(parts + ([f"type {self.kind}"] if self.kind else [])) + "}"
+
+
+def assign(specs: list, items: list) -> bool:
+    """Whether each spec can take a distinct item it accepts (bipartite matching, small lists)."""
+    owner: dict[int, int] = {}
+
+    def place(s: int, seen: set[int]) -> bool:
+        for i, item in enumerate(items):
+            if i not in seen and specs[s].ok(item):
+                seen.add(i)
+                if i not in owner or place(owner[i], seen):
+                    owner[i] = s
+                    return True
+        return False
+
+    return all(place(s, set()) for s in range(len(specs)))
+
+
+@dataclass
+class ListMatch:
+    """Buttons or card titles: exactly (in order), any_order (same set), include, exclude, count."""
+
+    exactly: list | None = None
+    any_order: list | None = None
+    include: list | None = None
+    exclude: list | None = None
+    count: int | None = None
+
+    def ok(self, items: list) -> bool:
+        if self.exactly is not None and (len(items) != len(self.exactly)
+                                         or not all(s.ok(i) for s, i in zip(self.exactly, items, strict=True))):
+            return False
+        if self.any_order is not None and (len(items) != len(self.any_order) or not assign(self.any_order, items)):
+            return False
+        if self.include is not None and not assign(self.include, items):
+            return False
+        if self.exclude is not None and any(s.ok(i) for s in self.exclude for i in items):
+            return False
+        return self.count is None or len(items) == self.count
+
+    def __str__(self) -> str:
+        parts = []
+        for name in ("exactly", "any_order", "include", "exclude"):
+            specs = getattr(self, name)
+            if specs is not None:
+                listed = "[" + ", ".join(str(s) for s in specs) + "]"
+                parts.append(listed if name == "exactly" else f"{name.replace('_', ' ')} {listed}")
+        if self.count is not None:
+            parts.append(f"count {self.count}")
+        return "; ".join(parts)
+
+
+@dataclass
+class CardsMatch:
+    count: int | None = None
+    titles: ListMatch | None = None
+    ratio: str | None = None
+
+
+@dataclass
+class CountMatch:
+    exactly: int | None = None
+    min: int | None = None
+    max: int | None = None
+
+    def ok(self, n: int) -> bool:
+        return ((self.exactly is None or n == self.exactly) and (self.min is None or n >= self.min)
+                and (self.max is None or n <= self.max))
+
+    def __str__(self) -> str:
+        if self.exactly is not None:
+            return str(self.exactly)
+        return " and ".join(p for p in (f"at least {self.min}" if self.min is not None else "",
+                                        f"at most {self.max}" if self.max is not None else "") if p)

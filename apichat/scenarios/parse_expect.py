@@ -1,0 +1,166 @@
+"""The `expect:` and `messages:` of a step, read from YAML nodes into expectation objects."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from . import nodes
+from .expect import MEDIA_KINDS, MESSAGE_KINDS, Expectation, Matcher
+from .match import ButtonSpec, CardsMatch, CountMatch, ListMatch, TextMatch
+from .nodes import NodeError, line_of, quote
+
+MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "not")
+TEXT_KEYS = ("equals", "contains", "matches", "starts_with", "ends_with", "not")
+LIST_KEYS = ("exactly", "any_order", "include", "exclude", "count")
+BUTTON_KEYS = ("title", "payload", "url", "type")
+CARDS_KEYS = ("count", "titles", "ratio")
+
+
+def _text_match(node: yaml.Node, what: str) -> TextMatch:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag.endswith(":bool") and node.value.lower() == "true" and not node.style:
+            return TextMatch(anything=True)
+        return TextMatch(equals=nodes.string(node, what, empty=True))
+    fields = nodes.mapping(node, what, TEXT_KEYS)
+    match = TextMatch()
+    for key, (_, value) in fields.items():
+        if key == "equals":
+            match.equals = nodes.string(value, f"{what}.equals", empty=True)
+        elif key == "contains":
+            match.contains = [nodes.string(v, f"{what}.contains") for v in nodes.items(value)]
+        elif key == "matches":
+            pattern = nodes.string(value, f"{what}.matches")
+            try:
+                match.matches = re.compile(pattern)
+            except re.error as exc:
+                raise NodeError(value, f"{what}.matches is not a valid regular expression: {exc}") from None
+        elif key == "starts_with":
+            match.starts_with = nodes.string(value, f"{what}.starts_with")
+        elif key == "ends_with":
+            match.ends_with = nodes.string(value, f"{what}.ends_with")
+        else:
+            match.negate = _text_match(value, f"{what}.not")
+    if not fields:
+        raise NodeError(node, f"{what} is an empty mapping; use one of {', '.join(TEXT_KEYS)}")
+    return match
+
+
+def _button_spec(node: yaml.Node, what: str) -> ButtonSpec:
+    if isinstance(node, yaml.ScalarNode):
+        return ButtonSpec(title=_text_match(node, what))
+    if isinstance(node, yaml.MappingNode) and node.value and all(
+            isinstance(k, yaml.ScalarNode) and k.value in TEXT_KEYS for k, _ in node.value):
+        return ButtonSpec(title=_text_match(node, what))
+    fields = nodes.mapping(node, what, BUTTON_KEYS)
+    spec = ButtonSpec()
+    for key, (_, value) in fields.items():
+        if key == "type":
+            kind = nodes.string(value, f"{what}.type")
+            aliases = {"postback": "postback", "web_url": "url", "url": "url", "phone_number": "call", "call": "call"}
+            if kind not in aliases:
+                raise NodeError(value, f"{what}.type must be postback, web_url or phone_number; got {quote(kind)}")
+            spec.kind = aliases[kind]
+        else:
+            setattr(spec, key, _text_match(value, f"{what}.{key}"))
+    return spec
+
+
+def _list_match(node: yaml.Node, what: str, item) -> ListMatch:
+    if isinstance(node, yaml.SequenceNode):
+        return ListMatch(exactly=[item(v, f"{what}[{i + 1}]") for i, v in enumerate(node.value)])
+    fields = nodes.mapping(node, what, LIST_KEYS)
+    if not fields:
+        raise NodeError(node, f"{what} is an empty mapping; use one of {', '.join(LIST_KEYS)}")
+    match = ListMatch()
+    for key, (_, value) in fields.items():
+        if key == "count":
+            match.count = nodes.count(value, f"{what}.count")
+        else:
+            if not isinstance(value, yaml.SequenceNode):
+                raise NodeError(value, f"{what}.{key} must be a list; got {nodes.kind_of(value)}")
+            setattr(match, key, [item(v, f"{what}.{key}[{i + 1}]") for i, v in enumerate(value.value)])
+    return match
+
+
+def _card_title(node: yaml.Node, what: str) -> ButtonSpec:
+    return ButtonSpec(title=_text_match(node, what))
+
+
+def _cards(node: yaml.Node, what: str) -> CardsMatch:
+    if isinstance(node, yaml.SequenceNode):
+        return CardsMatch(titles=_list_match(node, f"{what}.titles", _card_title))
+    number = nodes.value_of(node) if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(number, int) and not isinstance(number, bool):
+        return CardsMatch(count=nodes.count(node, what))
+    fields = nodes.mapping(node, what, CARDS_KEYS)
+    match = CardsMatch()
+    for key, (_, value) in fields.items():
+        if key == "count":
+            match.count = nodes.count(value, f"{what}.count")
+        elif key == "titles":
+            match.titles = _list_match(value, f"{what}.titles", _card_title)
+        else:
+            ratio = nodes.string(value, f"{what}.ratio")
+            if ratio not in ("horizontal", "square"):
+                raise NodeError(value, f"{what}.ratio must be horizontal or square; got {quote(ratio)}")
+            match.ratio = ratio
+    return match
+
+
+def _matcher(node: yaml.Node, what: str) -> Matcher:
+    fields = nodes.mapping(node, what, MATCHER_KEYS)
+    if not fields:
+        raise NodeError(node, f"{what} is empty; say what the reply must look like ({', '.join(MATCHER_KEYS)})")
+    m = Matcher(line=line_of(node), source=nodes.value_of(node))
+    for key, (_, value) in fields.items():
+        label = f"{what}.{key}" if what != "expect" else key
+        if key == "text":
+            m.text = _text_match(value, label)
+        elif key == "kind":
+            m.kind = nodes.string(value, label)
+            if m.kind not in MESSAGE_KINDS:
+                raise NodeError(value, f"{label} must be one of {', '.join(MESSAGE_KINDS)}; got {quote(m.kind)}")
+        elif key == "author":
+            m.author = nodes.string(value, label)
+            if m.author not in ("bot", "agent"):
+                raise NodeError(value, f"{label} must be bot or agent; got {quote(m.author)}")
+        elif key == "private":
+            m.private = nodes.boolean(value, label)
+        elif key in ("buttons", "quick_replies"):
+            setattr(m, key, _list_match(value, label, _button_spec))
+        elif key == "cards":
+            m.cards = _cards(value, label)
+        elif key in MEDIA_KINDS:
+            m.media[key] = _text_match(value, label)
+        else:
+            m.negate = _matcher(value, label)
+    return m
+
+
+def expectations(node: yaml.Node) -> list[Expectation]:
+    """A step's `expect`: one mapping or a list of them; `{not: …}` alone is a reply that must not come."""
+    out = []
+    for item in nodes.items(node):
+        if isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "not":
+            inner = _matcher(item.value[0][1], "not")
+            inner.line = line_of(item)
+            inner.source = nodes.value_of(item)
+            out.append(Expectation(inner, absent=True))
+        else:
+            out.append(Expectation(_matcher(item, "expect")))
+    return out
+
+
+def message_count(node: yaml.Node) -> CountMatch:
+    """A step's `messages`: a number, or a mapping with min and/or max."""
+    if isinstance(node, yaml.ScalarNode):
+        return CountMatch(exactly=nodes.count(node, "messages"))
+    fields = nodes.mapping(node, "messages", ("min", "max"))
+    if not fields:
+        raise NodeError(node, "messages must be a number or a mapping with min and/or max")
+    count = CountMatch(**{k: nodes.count(v, f"messages.{k}") for k, (_, v) in fields.items()})
+    if count.min is not None and count.max is not None and count.min > count.max:
+        raise NodeError(node, f"messages.min ({count.min}) is larger than messages.max ({count.max})")
+    return count
