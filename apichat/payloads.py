@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MEDIA_KINDS = ("image", "audio", "video", "file")
+# every kind parse_bot_message gives a message: the scenario format, the lint and the Inspector's filter use this list
+MESSAGE_KINDS = ("text", "buttons", "cards", *MEDIA_KINDS, "media", "unsupported")
 SAFE_SCHEMES = ("http://", "https://", "tel:", "mailto:")
 
 

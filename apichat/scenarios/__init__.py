@@ -9,7 +9,7 @@
     __main__   `python -m apichat.scenarios run|check|record …`
 """
 
-from .expect import Expectation, Failure, Mismatch, evaluate, reply_data
+from .expect import Expectation, Failure, Mismatch, evaluate
 from .nodes import ScenarioError, parse_duration
 from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, Scenario, Step, load_scenario, parse_scenario, scenario_files
 from .record import record_conversation
@@ -21,6 +21,6 @@ __all__ = [
     "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch", "RunResult", "Runner", "Scenario",
     "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
     "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
-    "record_conversation", "reply_data", "sandbox_target", "scenario_files", "side_by_side", "step_line",
+    "record_conversation", "sandbox_target", "scenario_files", "side_by_side", "step_line",
     "target_for", "text_report",
 ]

@@ -11,14 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..rows import data_of
 from .match import CardsMatch, ListMatch, TextMatch, assign
 from .nodes import quote
 
 if TYPE_CHECKING:
     from .parse import Step
 
-MEDIA_KINDS = ("image", "audio", "video", "file")
-MESSAGE_KINDS = ("text", "buttons", "cards", *MEDIA_KINDS, "media", "unsupported")
 
 
 @dataclass
@@ -55,7 +54,7 @@ class Matcher:
 
     def mismatches(self, reply: dict) -> list[Mismatch]:
         """What differs between this expectation and `reply` (a message row with its decoded data)."""
-        data = reply_data(reply)
+        data = data_of(reply)
         out: list[Mismatch] = []
         if self.kind is not None and reply.get("kind") != self.kind:
             out.append(Mismatch("kind", self.kind, reply.get("kind", "")))
@@ -113,17 +112,6 @@ class Expectation:
 
     def describe(self) -> str:
         return ("no reply like " if self.absent else "") + self.matcher.describe()
-
-
-def reply_data(reply: dict) -> dict:
-    """The parsed message of a store row (its `data`, decoded when it is still JSON text)."""
-    data = reply.get("data")
-    if isinstance(data, str):
-        try:
-            data = json.loads(data or "{}")
-        except ValueError:
-            data = {}
-    return data if isinstance(data, dict) else {}
 
 
 @dataclass
@@ -206,7 +194,7 @@ def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
 
 def reply_summary(reply: dict) -> str:
     """A reply in a few words: its kind, private or not, the start of its text."""
-    data = reply_data(reply)
+    data = data_of(reply)
     parts = [reply.get("kind", "")]
     if data.get("private"):
         parts.append("private")

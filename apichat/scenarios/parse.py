@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from ..payloads import MEDIA_KINDS
 from . import nodes
-from .expect import MEDIA_KINDS, Expectation
+from .expect import Expectation
 from .match import CountMatch
 from .nodes import NodeError, ScenarioError, line_of, quote
 from .parse_expect import expectations, message_count

@@ -6,8 +6,9 @@ import re
 
 import yaml
 
+from ..payloads import MEDIA_KINDS, MESSAGE_KINDS
 from . import nodes
-from .expect import MEDIA_KINDS, MESSAGE_KINDS, Expectation, Matcher
+from .expect import Expectation, Matcher
 from .match import ButtonSpec, CardsMatch, CountMatch, ListMatch, TextMatch
 from .nodes import NodeError, line_of, quote
 

@@ -12,8 +12,9 @@ from urllib.parse import urlparse
 
 import yaml
 
+from ..payloads import MEDIA_KINDS
+from ..rows import data_of
 from ..store import Store
-from .expect import reply_data
 from .parse import parse_scenario
 
 
@@ -29,7 +30,7 @@ def _url_expectation(url: str):
 
 
 def _expectation_for(row: dict) -> dict:
-    data = reply_data(row)
+    data = data_of(row)
     out: dict = {}
     if data.get("private"):
         out["private"] = True
@@ -49,17 +50,17 @@ def _expectation_for(row: dict) -> dict:
         if data.get("ratio") == "square":
             out["cards"]["ratio"] = "square"
     for media in data.get("media") or []:
-        if media.get("kind") in ("image", "audio", "video", "file") and media.get("kind") not in out:
+        if media.get("kind") in MEDIA_KINDS and media.get("kind") not in out:
             out[media["kind"]] = _url_expectation(media.get("url", ""))
     return out or {"kind": row["kind"]}
 
 
 def _action_for(row: dict, earlier: list[dict]) -> dict | None:
-    data = reply_data(row)
+    data = data_of(row)
     if data.get("postback"):
         title, payload = data["postback"].get("title", ""), data["postback"].get("payload", "")
         for reply in reversed(earlier):
-            shown = reply_data(reply)
+            shown = data_of(reply)
             if any(b.get("title") == title and b.get("payload") == payload
                    for b in (shown.get("buttons") or []) + (shown.get("quick_replies") or [])):
                 return {"click": title}

@@ -27,7 +27,7 @@ def side_by_side(rows: list, width: int = 48) -> list[str]:
     return lines
 
 
-def _ms(seconds: float | None) -> str:
+def _seconds(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds:.2f} s"
 
 
@@ -36,7 +36,7 @@ def step_line(result: StepResult) -> str:
     timing = ""
     if result.first_reply is not None:
         timing = f"  [{len(result.replies)} repl{'y' if len(result.replies) == 1 else 'ies'}, first " \
-                 f"{_ms(result.first_reply)}, settled {_ms(result.settle)}]"
+                 f"{_seconds(result.first_reply)}, settled {_seconds(result.settle)}]"
     elif result.step.sends and result.status in ("passed", "failed"):
         timing = "  [no reply]"
     return f"{mark} step {result.step.index}: {result.step.label}{timing}"

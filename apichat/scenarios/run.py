@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import outbox
+from ..rows import data_of
 from ..store import Store
-from .expect import Failure, Mismatch, evaluate, reply_data, reply_summary
+from .expect import Failure, Mismatch, evaluate, reply_summary
 from .parse import Scenario, Step
 
 DEFAULT_SETTLE = 1.0
@@ -111,7 +112,7 @@ def find_button(step: Step, recent: list[dict], earlier: list[dict]) -> dict:
     """The button `step` clicks: in the latest replies first (newest first), then earlier in the conversation."""
     for rows in (list(reversed(recent)), list(reversed(earlier))):
         for reply in rows:
-            data = reply_data(reply)
+            data = data_of(reply)
             if step.card:
                 card, _ = _pick(step.card, data.get("cards") or [])
                 if card is None:
@@ -130,7 +131,7 @@ def find_button(step: Step, recent: list[dict], earlier: list[dict]) -> dict:
     latest = (recent or earlier)[-1] if (recent or earlier) else None
     if latest is None:
         raise StepError(f'nothing to click "{step.title}" on: the bot has not answered yet')
-    last = reply_data(latest)
+    last = data_of(latest)
     if step.card:
         raise StepError(f'no card "{step.card}" in the replies; the last reply has cards {_titles(last.get("cards") or [])}')
     shown = (last.get("buttons") or []) + (last.get("quick_replies") or [])
