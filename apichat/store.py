@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.request import pathname2url
 
 from .payloads import BotMessage
 from .redact import masked_body, masked_headers
@@ -56,6 +57,19 @@ INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
     "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
     "VALUES ({id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+class StoreUnavailable(sqlite3.OperationalError):
+    """The store's file is gone, was replaced or cannot be read: nothing more is read from or written to it.
+
+    SQLite keeps working on a file deleted under an open connection (writes "succeed" into an unlinked
+    inode), so the store checks the path itself. The message is the one line a person reads.
+    """
+
+    def __init__(self, path: str, why: str):
+        self.path, self.why = os.path.abspath(path), why
+        super().__init__(f"the store at {self.path} is missing or unreadable: {why}; restart the console "
+                         "or point APICHAT_DB at a store")
 
 
 class StaleProfiles(Exception):
@@ -158,6 +172,7 @@ class Store:
 
     def __init__(self, path: str):
         self.path = path
+        self._file = os.path.abspath(path)
         if path == ":memory:":
             self._uri = f"file:apichat-{uuid.uuid4().hex}?mode=memory&cache=shared"
             self._keepalive = self._open()
@@ -182,7 +197,10 @@ class Store:
         self._snapshot: ProfileSnapshot | None = None
         self._profiles_version = 0  # the newest profile_version this process has seen
         self._conversations: dict[tuple[str, str, int], int] = {}  # the writer's (profile, contact, conv_id) -> id
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened; set once it exists
         self._migrate()
+        if self._uri is None:
+            self._identity = self._file_identity()
 
     # ------------------------------------------------------------ connections
 
@@ -190,9 +208,23 @@ class Store:
         if self._uri:
             conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # Only the first connection may create the file: a later one on a deleted store must fail, not
+            # start an empty database beside the one this store holds open.
+            mode = "rwc" if self._identity is None else "rw"
+            conn = None
+            try:
+                conn = sqlite3.connect(f"file:{pathname2url(self._file)}?mode={mode}", uri=True,
+                                       isolation_level=None, timeout=30, check_same_thread=False)
+                self.check()  # the path may lead to another file now
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.DatabaseError as exc:  # not there, not a database, no permission
+                if conn is not None:
+                    conn.close()
+                if isinstance(exc, StoreUnavailable):
+                    raise
+                self.check()
+                raise StoreUnavailable(self.path, str(exc)) from exc
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.row_factory = sqlite3.Row
@@ -213,6 +245,7 @@ class Store:
         changes to profiles are seen by `profiles()` at once.
         """
         with self._write_lock:
+            self.check()  # nothing is written to a store whose file was deleted or replaced
             conn = self._writer
             if conn is None:
                 conn = self._writer = self._open()
@@ -226,6 +259,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self.check()  # deleted during the transaction: what was committed is gone, say so
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
@@ -259,8 +293,34 @@ class Store:
             value = self.get_setting("store_id")
         return value
 
+    def _file_identity(self) -> tuple[int, int]:
+        info = os.stat(self._file)
+        return info.st_dev, info.st_ino
+
+    def check(self) -> None:
+        """Raise StoreUnavailable when the file this store opened was deleted or replaced (one os.stat)."""
+        if self._identity is None:
+            return
+        try:
+            identity = self._file_identity()
+        except FileNotFoundError:
+            folder = os.path.dirname(self._file)
+            raise StoreUnavailable(self.path, f"its folder {folder} was deleted" if not os.path.isdir(folder)
+                                   else "the file was deleted") from None
+        except OSError as exc:
+            raise StoreUnavailable(self.path, exc.strerror or str(exc)) from None
+        if identity != self._identity:
+            raise StoreUnavailable(self.path, "the file was replaced by another one after the console opened it")
+
     def ping(self) -> bool:
-        return self.conn.execute("SELECT 1").fetchone()[0] == 1
+        """True when the store's file is the one opened and answers a read; StoreUnavailable otherwise."""
+        self.check()
+        try:
+            return self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() is not None
+        except StoreUnavailable:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(self.path, str(exc)) from exc
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
 import threading
 
@@ -12,7 +14,7 @@ import pytest
 from apichat import store as store_module
 from apichat.payloads import parse_bot_message
 from apichat.schema import MIGRATIONS
-from apichat.store import DUPLICATE_WINDOW_SECONDS, Store
+from apichat.store import DUPLICATE_WINDOW_SECONDS, Store, StoreUnavailable
 
 from .conftest import wait_until
 
@@ -590,3 +592,85 @@ def test_a_refused_body_is_kept_in_part_so_junk_cannot_fill_the_disk(tmp_path):
     row = store.list_deliveries()[0]
     assert len(row["body"]) == 64 * 1024 and row["body_size"] == len(junk)
     assert row["body_sha256"] == hashlib.sha256(junk).hexdigest()
+
+
+# ---------------------------------------------------------------- a store deleted or replaced under a running console
+
+def in_new_thread(call):
+    """`call()` on a thread of its own (a new connection, as a Streamlit run or a receiver thread gets)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_a_deleted_folder_is_reported_and_nothing_is_written_or_recreated(tmp_path, db_path):
+    store = Store(db_path)
+    store.save_profile("p", verify_key="k")
+    assert store.ping()
+    shutil.rmtree(tmp_path / "data")  # "start fresh" while the console runs
+
+    folder = os.path.abspath(tmp_path / "data")
+    expected = (f"the store at {os.path.abspath(db_path)} is missing or unreadable: its folder {folder} was deleted; "
+                "restart the console or point APICHAT_DB at a store")
+    with pytest.raises(StoreUnavailable) as caught:
+        store.check()
+    assert str(caught.value) == expected and caught.value.path == os.path.abspath(db_path)
+    for write in (lambda: store.save_profile("q"), lambda: store.set_setting("x", "1"),
+                  lambda: webhook(store, reply("hi")),
+                  lambda: store.record_delivery(profile="p", route="/webhook/p", method="POST", headers={}, body=b"x",
+                                                outcome="rejected", status_code=401, reason="r")):
+        with pytest.raises(StoreUnavailable, match="its folder .* was deleted"):
+            write()
+    with pytest.raises(StoreUnavailable, match="missing or unreadable"):
+        store.ping()
+    with pytest.raises(StoreUnavailable, match="missing or unreadable"):  # a new connection does not create one
+        in_new_thread(store.list_profiles)
+    assert not (tmp_path / "data").exists(), "the deleted store was written to again"
+    assert isinstance(caught.value, sqlite3.OperationalError)  # code that handles database errors handles this
+
+
+def test_a_deleted_file_is_not_recreated_and_a_new_store_starts_clean(tmp_path, db_path):
+    store = Store(db_path)
+    store.save_profile("p")
+    os.remove(db_path)
+    with pytest.raises(StoreUnavailable, match=r"missing or unreadable: the file was deleted; restart"):
+        store.save_profile("q")
+    with pytest.raises(StoreUnavailable):
+        in_new_thread(store.list_profiles)
+    assert not os.path.exists(db_path)
+
+    fresh = Store(db_path)  # what a restart does: a new, empty store at the same path
+    assert fresh.ping() and fresh.list_profiles() == []
+    fresh.save_profile("new")
+    with pytest.raises(StoreUnavailable, match="the file was replaced by another one"):
+        store.save_profile("old")  # the old one never writes into the new file
+    with pytest.raises(StoreUnavailable, match="replaced"):
+        in_new_thread(store.list_profiles)
+    assert [p["name"] for p in fresh.list_profiles()] == ["new"]
+
+
+def test_a_store_deleted_during_a_transaction_says_the_write_is_lost(store, db_path):
+    with pytest.raises(StoreUnavailable, match="the file was deleted"):
+        with store.write() as conn:
+            conn.execute("INSERT INTO settings (key, value) VALUES ('late', '1')")
+            os.remove(db_path)
+
+
+def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StoreUnavailable, match=r"notes.txt is missing or unreadable: file is not a database; "
+                                               r"restart the console or point APICHAT_DB at a store"):
+        Store(str(path))
+    assert path.read_text().startswith("these are my notes")
