@@ -22,7 +22,7 @@ from apichat.media import guess_type, media_path
 from apichat.payloads import parse_bot_message
 from apichat.profiles import ensure_env_profile
 from apichat.redact import without_token
-from apichat.store import StaleProfiles, Store
+from apichat.store import StaleProfiles, Store, StoreUnavailable
 
 log = logging.getLogger("receiver")
 INLINE_TYPES = ("image/", "audio/", "video/", "text/plain", "application/pdf")
@@ -110,6 +110,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
     @app.route("/webhook", methods=["GET", "POST"], defaults={"name": None})
     @app.route("/webhook/<name>", methods=["GET", "POST"])
     def webhook(name: str | None):
+        store.check()  # a deleted or replaced store answers 503 (store_unavailable), never a 2xx for what is not kept
         # Profiles come from the store's in-memory copy (no query per webhook); every answer other than
         # "accepted" is decided on a fresh read, and the store refuses an acceptance verified on a stale copy.
         profiles = store.profiles()
@@ -224,6 +225,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
             return jsonify(status="error", service="apichat-receiver", reason=str(exc)), 503
         return jsonify(status="ok" if ok else "error", service="apichat-receiver",
                        profiles=len(store.list_profiles()), store_id=store.store_id, pid=os.getpid())
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        log.error("%s %r -> 503: %s", request.method, request.path, exc)
+        return jsonify(status="error", reason=str(exc)), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

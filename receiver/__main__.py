@@ -10,6 +10,7 @@ import sys
 from apichat.config import SettingsError, load_settings
 from apichat.processes import exit_with_parent
 from apichat.redact import mask
+from apichat.store import StoreUnavailable
 
 ENVIRONMENT = """\
 environment (flags win over these):
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         app = create_app(settings)
+    except StoreUnavailable as exc:
+        print(f"receiver: {exc}", file=sys.stderr)
+        return 1
     except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
         print(f"receiver: cannot open the store {settings.db_path}: {exc}", file=sys.stderr)
         return 1

@@ -461,6 +461,23 @@ def test_healthz(client, store, monkeypatch):
     assert response.status_code == 503 and response.get_json()["status"] == "error"
 
 
+def test_a_deleted_store_answers_503_with_the_reason_and_acknowledges_nothing(client, store, tmp_path):
+    assert client.get("/healthz").status_code == 200
+    for name in ("console.db", "console.db-wal", "console.db-shm"):  # what `rm -rf data/` takes away
+        (tmp_path / name).unlink(missing_ok=True)
+    expected = (f"the store at {tmp_path / 'console.db'} is missing or unreadable: the file was deleted; "
+                "restart the console or point APICHAT_DB at a store")
+
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["reason"] == expected
+    answer = WebhookSender(client, MAIN_KEY).send(reply("kept?"))
+    assert answer.status_code == 503 and answer.get_json() == {"status": "error", "reason": expected}
+    handshake = client.get("/webhook", query_string=hub(MAIN_KEY))
+    assert handshake.status_code == 503 and CHALLENGE not in handshake.get_data(as_text=True)
+    assert WebhookSender(client, "wrong-key", "/webhook/nobody").send(reply()).status_code == 503
+    assert not (tmp_path / "console.db").exists(), "the receiver recreated or wrote to the deleted store"
+
+
 def test_nothing_else_is_exposed(client):
     for method, path in (("GET", "/"), ("GET", "/admin"), ("DELETE", "/webhook"), ("PUT", "/webhook/main")):
         response = client.open(path, method=method)
