@@ -44,6 +44,10 @@ def sidebar_status(found) -> None:
                   help="Hide raw JSON, latency and delivery states: the thread looks like the contact's chat.")
 
 
+pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
+         for path, title, icon in PAGES if (HERE / path).exists()]
+navigation = st.navigation(pages)
+context.check_store()  # a deleted or unreadable store: one message on every page, not a database error
 st.session_state["_app_ran"] = True
 found = context.services()
 for status in found.values():
@@ -52,11 +56,8 @@ for status in found.values():
     elif status.problem:
         st.warning(status.problem, icon=":material/warning:")
 
-pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
-         for path, title, icon in PAGES if (HERE / path).exists()]
-navigation = st.navigation(pages)
 if return_to := st.session_state.pop("_return_to", None):  # a deep link that came through require_app
     page, query = return_to
     st.switch_page(page, query_params=query or None)
 sidebar_status(found)
-navigation.run()
+context.run_page(navigation)

@@ -322,4 +322,4 @@ def live_tail() -> None:
 
 # fast while a reply is expected (after a send, while waiting), at APICHAT_POLL_SECONDS when idle
 st.session_state["poll-every"] = live.poll_interval(state["rows"], time.time(), settings.poll_seconds)
-st.fragment(live_tail, run_every=st.session_state["poll-every"])()
+context.fragment(run_every=st.session_state["poll-every"])(live_tail)()

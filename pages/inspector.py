@@ -157,7 +157,7 @@ COLUMNS = {
 }
 
 
-@st.fragment(run_every=settings.poll_seconds)
+@context.fragment(run_every=settings.poll_seconds)
 def watch() -> None:
     """The poll: a cheap query for entries newer than the newest shown; the page is redrawn only when some came."""
     state = table_state()

@@ -204,7 +204,7 @@ def live_batch() -> None:
         return
     is_running = running(batch)
 
-    @st.fragment(run_every=0.5 if is_running else None)
+    @context.fragment(run_every=0.5 if is_running else None)
     def view():
         show_batch(batch)
         if is_running and not running(batch):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import NoReturn
 
 import streamlit as st
 
 from apichat import profiles
 from apichat.config import Settings, SettingsError, load_settings
 from apichat.services import ServiceStatus, ensure_service
-from apichat.store import Store
+from apichat.store import Store, StoreUnavailable
+from ui import safety
+
+STORE_PROBLEM = "_store_problem"  # set by a page or a live fragment that met a missing store, shown by app.py
 
 
 def require_app(page: str) -> None:
@@ -37,9 +42,77 @@ def _settings() -> Settings:
     return load_settings()
 
 
-@st.cache_resource(show_spinner=False)
 def store() -> Store:
+    """The store, opened once per server; a store that cannot be opened stops the page with the reason."""
+    try:
+        return _store()
+    except StoreUnavailable as exc:
+        _say_store_problem(safety.store_problem(exc))
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> Store:
     return Store(settings().db_path)
+
+
+def _say_store_problem(message: str) -> NoReturn:
+    st.error(message, icon=":material/database:")
+    st.stop()
+
+
+def check_store() -> None:
+    """Stop the page with one message when the store's file is gone, replaced or unreadable (app.py, every run)."""
+    if message := st.session_state.pop(STORE_PROBLEM, None):
+        _say_store_problem(message)
+    try:
+        store().ping()
+    except StoreUnavailable as exc:
+        _say_store_problem(safety.store_problem(exc))
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable | None:
+    """The reason the store is unavailable when `exc` came from a store that went away (one os.stat), else None.
+
+    A page may meet it as any error (a query on a file that vanished between two statements), so what
+    decides is the store's own check, not the error's type.
+    """
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    try:
+        _store().check()
+    except StoreUnavailable as gone:
+        return gone
+    return None
+
+
+def _store_went_away(exc: Exception) -> NoReturn:
+    """Rerun the whole app, which shows the message at the top instead of a traceback mid-page."""
+    unavailable = _unavailable(exc)
+    if unavailable is None:
+        raise exc
+    st.session_state[STORE_PROBLEM] = safety.store_problem(unavailable)
+    st.rerun(scope="app")
+
+
+def run_page(navigation) -> None:
+    """Run the chosen page; a store that goes away meanwhile gives the one message, not a database error."""
+    try:
+        navigation.run()
+    except Exception as exc:  # st.stop and st.rerun are not Exceptions: they pass untouched
+        _store_went_away(exc)
+
+
+def fragment(run_every: float | None = None):
+    """`st.fragment` for a page's live part, which says so when the store goes away between two polls."""
+    def decorate(func):
+        @functools.wraps(func)
+        def guarded(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                _store_went_away(exc)
+        return st.fragment(guarded, run_every=run_every)
+    return decorate
 
 
 @st.cache_resource(show_spinner=False)
