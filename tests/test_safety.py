@@ -1,9 +1,74 @@
-"""What the console says when it cannot go on (ui/safety.py)."""
+"""What the console says before it lets anyone in (ui/safety.py), and the socket reader the browser tests trust."""
 
 from __future__ import annotations
 
+import os
+import socket
+
+import pytest
+
 from apichat.store import StoreUnavailable
+from tests.sockets import listening, loopback
 from ui import safety
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST",
+                                     "app.localhost"])
+def test_loopback_addresses(address):
+    assert safety.is_loopback(address)
+
+
+@pytest.mark.parametrize("address", [None, "", "0.0.0.0", "::", "[::]", "192.168.1.23", "10.0.0.1", "fe80::1",
+                                     "2001:db8::5", "no-such-host.invalid"])
+def test_addresses_others_can_reach(address):
+    assert not safety.is_loopback(address)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "localhost", "::1"])
+def test_no_warning_on_loopback(address):
+    assert safety.exposure_warning(address, 8501, password_set=False, lan_ip="192.168.1.23") is None
+    assert safety.exposure_warning(address, 8501, password_set=True) is None
+
+
+@pytest.mark.parametrize("address", [None, "0.0.0.0", "::"])
+def test_every_interface_names_who_can_reach_it_what_they_can_read_and_the_safe_way(address):
+    warning = safety.exposure_warning(address, 8601, password_set=False, lan_ip="192.168.1.23")
+    assert warning.startswith("**This console can be reached from other machines, so it refuses to run.**")
+    for said in ("every network interface of this machine", "same office or café Wi-Fi", "on your VPN",
+                 "without a password (for example at http://192.168.1.23:8601), read every conversation and webhook delivery",
+                 "partner, flow and verification keys of every profile", "send messages as any contact",
+                 "There is no login yet", "`streamlit run app.py`", "`ssh -L 8601:127.0.0.1:8601 you@this-machine`",
+                 "http://127.0.0.1:8601"):
+        assert said in warning, said
+    assert ("(IPv4 and IPv6)" in warning) == (address != "0.0.0.0")
+
+
+def test_no_example_address_when_the_machine_has_none():
+    warning = safety.exposure_warning("0.0.0.0", 8501, password_set=False, lan_ip="127.0.0.1")
+    assert "for example" not in warning and "every network interface" in warning
+
+
+def test_one_address_of_a_network_is_named():
+    warning = safety.exposure_warning("192.168.1.23", 8501, password_set=False, lan_ip="10.9.9.9")
+    assert "Streamlit listens on `192.168.1.23`, port 8501, which is not loopback." in warning
+    assert "Anyone who can reach 192.168.1.23" in warning and "10.9" not in warning
+    assert "without a password (at http://192.168.1.23:8501), read every conversation" in warning
+
+
+def test_a_password_does_not_open_the_console_before_the_login_exists():
+    warning = safety.exposure_warning("0.0.0.0", 8501, password_set=True)
+    assert "refuses to run" in warning
+    assert "`APICHAT_UI_PASSWORD` is set, but this version has no login form yet" in warning
+    assert "the password would protect nothing, so the console still refuses" in warning
+
+
+def test_ui_host_that_streamlit_does_not_use_is_pointed_out():
+    assert safety.ui_host_notice(None, "127.0.0.1") is None
+    assert safety.ui_host_notice("", "127.0.0.1") is None
+    assert safety.ui_host_notice("127.0.0.1", "127.0.0.1") is None
+    notice = safety.ui_host_notice("0.0.0.0", "127.0.0.1")
+    assert notice.startswith("`APICHAT_UI_HOST` is `0.0.0.0`, but Streamlit listens on `127.0.0.1`")
+    assert 'streamlit run app.py --server.address "$APICHAT_UI_HOST"' in notice and "refused" in notice
 
 
 def test_the_store_message_is_one_readable_line_whatever_the_path():
@@ -18,3 +83,15 @@ def test_the_store_message_is_one_readable_line_whatever_the_path():
 def test_markdown_is_shown_literally():
     assert safety.md("*a* _b_ [c](d) `e` $f$ :material/x:") == (
         r"\*a\* \_b\_ \[c\]\(d\) \`e\` \$f\$ \:material/x\:")
+
+
+def test_the_socket_reader_sees_a_listener_on_every_interface():
+    """The browser test's "loopback only" could fail: the reader does see an exposed socket."""
+    with socket.socket() as exposed, socket.socket() as local:
+        exposed.bind(("0.0.0.0", 0))
+        exposed.listen()
+        local.bind(("127.0.0.1", 0))
+        local.listen()
+        found = listening(os.getpid())
+        assert ("0.0.0.0", exposed.getsockname()[1]) in found and ("127.0.0.1", local.getsockname()[1]) in found
+    assert not loopback("0.0.0.0") and loopback("127.0.0.1") and loopback("::1")

@@ -42,6 +42,34 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def refuse_if_exposed(pages: list) -> None:
+    """Stop every page with a warning when the UI listens beyond this machine (there is no login yet).
+
+    Streamlit says where it listens (`server.address`: the project's config sets 127.0.0.1; a flag,
+    STREAMLIT_SERVER_ADDRESS or a user config may change it). Nothing is started before this check.
+    """
+    address, port = st.get_option("server.address"), st.get_option("server.port")
+    warning = safety.exposure_warning(address, port, password_set=bool(os.environ.get("APICHAT_UI_PASSWORD")),
+                                      lan_ip=_lan_ip())
+    if warning is None:
+        if notice := safety.ui_host_notice(os.environ.get("APICHAT_UI_HOST"), address):
+            st.info(notice, icon=":material/info:")
+        return
+    st.navigation(pages, position="hidden")  # every URL lands here; no menu to pages that cannot open
+    st.error(warning, icon=":material/gpp_bad:")
+    st.stop()
+
+
+def _lan_ip() -> str | None:
+    """This machine's address on its network (as Streamlit's "Network URL" finds it; no packet is sent)."""
+    try:
+        from streamlit import net_util
+
+        return net_util.get_internal_ip()
+    except Exception:  # only an example in a message
+        return None
+
+
 def store() -> Store:
     """The store, opened once per server; a store that cannot be opened stops the page with the reason."""
     try:

@@ -19,7 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 class Console(ChildProcess):
     """A running console: Streamlit, with the receiver and sandbox it started itself."""
 
-    def __init__(self, tmp: Path, receiver_port: int | None = None, **env: str):
+    def __init__(self, tmp: Path, receiver_port: int | None = None, address: str | None = "127.0.0.1", **env: str):
         self.tmp = tmp
         self.port, self.receiver_port, self.sandbox_port = free_port(), receiver_port or free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -27,9 +27,13 @@ class Console(ChildProcess):
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         self.env = process_env(tmp, APICHAT_RECEIVER_PORT=str(self.receiver_port),
                                APICHAT_SANDBOX_PORT=str(self.sandbox_port), APICHAT_POLL_SECONDS="0.5", **env)
+        for name in [n for n in self.env if n.startswith("STREAMLIT_")]:  # a developer's own Streamlit settings
+            del self.env[name]
         self.db_path = self.env["APICHAT_DB"]
-        super().__init__(["-m", "streamlit", "run", "app.py", "--server.port", str(self.port), "--server.address",
-                          "127.0.0.1"], self.env, tmp / "streamlit.log", name=f"streamlit on {self.url}")
+        # address=None starts it as the README says, with the address of the project's .streamlit/config.toml
+        flags = ["--server.address", address] if address is not None else []
+        super().__init__(["-m", "streamlit", "run", "app.py", "--server.port", str(self.port), *flags], self.env,
+                         tmp / "streamlit.log", name=f"streamlit on {self.url}")
         try:
             self.wait_ready(lambda: requests.get(f"{self.url}/_stcore/health", timeout=1).ok, 60)
         except ChildError as exc:

@@ -1,9 +1,10 @@
-"""Safe by default: what the console says when its store goes away. Each test starts its own console, as a
-person would."""
+"""Safe by default: where the console listens, and what it says when its store goes away. Each test starts
+its own console, as a person would."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 
@@ -16,6 +17,7 @@ from apichat.processes import probe
 from apichat.store import Store
 from tests.conftest import ROOT, wait_until
 from tests.e2e.conftest import Console
+from tests.sockets import listening, loopback
 
 SCREENSHOTS = ROOT / "test-results"
 CHAT_BOX = '[data-testid="stChatInputTextArea"]'
@@ -36,6 +38,53 @@ def screenshot(tab, name: str) -> None:
     """Kept for a person to look at (test-results/ is not committed)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_started_as_the_readme_says_every_part_listens_on_loopback_only(tab, tmp_path):
+    console = Console(tmp_path, address=None)  # `streamlit run app.py`: no address flag, the project's config
+    try:
+        tab.goto(console.url)
+        tab.wait_for_selector(CHAT_BOX, timeout=60_000)
+        expect(tab.get_by_text("webhook verified")).to_be_visible(timeout=30_000)  # receiver and sandbox run
+        sockets = wait_until(lambda: (found := listening(console.proc.pid)) and {
+            console.port, console.receiver_port, console.sandbox_port} <= {port for _, port in found} and found,
+            20, message="the UI, receiver and sandbox listening")
+        assert all(loopback(ip) for ip, _ in sockets), f"listening beyond this machine: {sockets}"
+        assert f"URL: http://127.0.0.1:{console.port}" in console.output()
+        assert "Network URL" not in console.output()
+    finally:
+        console.stop()
+
+
+def test_on_every_interface_without_a_password_the_console_refuses_and_says_who_could_read_what(tab, tmp_path):
+    console = Console(tmp_path, address="0.0.0.0")
+    try:
+        assert ("0.0.0.0", console.port) in listening(console.proc.pid)  # the deliberate act took effect
+        for path in ("", "/connect", "/inspector"):
+            tab.goto(console.url + path)
+            warning = tab.get_by_test_id("stAlert").filter(has_text="refuses to run")
+            expect(warning).to_be_visible(timeout=60_000)
+            text = warning.inner_text()
+            for said in ("This console can be reached from other machines, so it refuses to run.",
+                         "every network interface of this machine",
+                         "same office or café Wi-Fi",
+                         "read every conversation and webhook delivery",
+                         "copy the partner, flow and verification keys of every profile",
+                         "send messages as any contact",
+                         "no login yet",
+                         "streamlit run app.py",
+                         f"ssh -L {console.port}:127.0.0.1:{console.port} you@this-machine"):
+                assert said in text, f"{said!r} not in the warning on {path or '/'}:\n{text}"
+            expect(tab.locator(CHAT_BOX)).to_have_count(0)
+            expect(tab.get_by_role("checkbox", name="Show keys")).to_have_count(0)  # the toggle on Connect
+            expect(tab.get_by_role("heading")).to_have_count(0)  # no page drew anything
+            expect(tab.get_by_test_id("stSidebarNav")).to_have_count(0)
+            if not path:
+                screenshot(tab, "safety-exposed-warning")
+        assert down(console.receiver_port) and down(console.sandbox_port), "sidecars started while refused"
+        assert not os.path.exists(console.db_path), "the store was opened while refused"
+    finally:
+        console.stop()
 
 
 def test_a_store_deleted_under_a_running_console_gives_one_message_a_503_and_comes_back_on_restart(tab, tmp_path):
