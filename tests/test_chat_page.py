@@ -45,6 +45,13 @@ def test_every_page_file_is_registered_in_navigation():
         assert f'"pages/{page.name}"' in source, f"{page.name} is not in app.py's PAGES"
 
 
+def test_every_page_file_only_draws():
+    """Rules live in apichat/ and drawing shared by pages in ui/ (docs/architecture.md): a page stays short."""
+    for page in sorted(p for p in (ROOT / "pages").glob("*.py") if p.name != "__init__.py"):
+        lines = len(page.read_text().splitlines())
+        assert lines <= 200, f"{page.name} has {lines} lines: move its rules to apichat/ or its drawing to ui/"
+
+
 def test_stored_replies_render_with_their_buttons(store):
     conv = store.ensure_conversation("p1", "ana", 7)
     store.set_setting("persona", "ana")
