@@ -165,10 +165,11 @@ def live_tail() -> None:
     """The poll: an indexed look for anything newer, drawing only the tail of the thread."""
     thread = thread_state()
     changed = thread.refresh(db)
-    if live.poll_interval(thread.rows, time.time(), settings.poll_seconds) != st.session_state["poll-every"]:
-        st.rerun(scope="app")  # a reply is now expected, or no longer: a full run sets the poll's new pace
-    if thread.needs_full_redraw(changed):
-        st.rerun(scope="app")  # a settled message changed, or the tail grew long: redraw the whole thread
+    # A full run sets the poll's new pace (a reply is now expected, or no longer), or redraws the whole thread
+    # (a settled message changed, the tail grew long); not while the persona dialog is open: it would close it.
+    new_pace = live.poll_interval(thread.rows, time.time(), settings.poll_seconds) != st.session_state["poll-every"]
+    if (new_pace or thread.needs_full_redraw(changed)) and not contacts.dialog_open():
+        st.rerun(scope="app")
     draw(thread.tail(), thread.by_id())
     last, waiting = (thread.rows[-1] if thread.rows else None), thread.awaiting_reply()
     demo = context.demo_mode()

@@ -9,6 +9,16 @@ import streamlit as st
 
 from apichat.store import Store
 
+DIALOG_OPEN = "persona-dialog-open"  # set while the persona dialog is open: a full run of the page would close it
+
+
+def dialog_open() -> bool:
+    return bool(st.session_state.get(DIALOG_OPEN))
+
+
+def _dialog_closed() -> None:
+    st.session_state.pop(DIALOG_OPEN, None)
+
 
 def new_persona_id() -> str:
     return f"tester-{secrets.token_hex(3)}"
@@ -54,8 +64,9 @@ def current_conversation(db: Store, profile: str, persona: dict) -> dict:
     return row
 
 
-@st.dialog("Contact persona")
+@st.dialog("Contact persona", on_dismiss=_dialog_closed)
 def persona_dialog(db: Store, persona: dict | None) -> None:
+    st.session_state[DIALOG_OPEN] = True
     editing = persona is not None
     if not editing and "persona-draft-id" not in st.session_state:  # one suggestion per dialog, kept on redraws
         st.session_state["persona-draft-id"] = new_persona_id()
@@ -73,12 +84,14 @@ def persona_dialog(db: Store, persona: dict | None) -> None:
             db.save_contact(pid.strip(), name.strip(), email.strip(), phone.strip())
             select_persona(db, pid.strip())
             st.session_state.pop("persona-draft-id", None)
+            _dialog_closed()
             st.rerun()
 
 
 def sidebar(db: Store, profile: str, persona: dict, conversation: dict) -> None:
     """The persona picker and the profile's conversations with this persona (the current one highlighted)."""
     conv_key = conversation["id"]
+    _dialog_closed()  # a full run closes a dialog it does not draw again; the dialog marks itself open when drawn
     with st.sidebar:
         st.subheader("Contact")
         contacts = db.list_contacts()
