@@ -6,6 +6,7 @@ No Streamlit here: the page only draws what these functions return.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -121,6 +122,53 @@ def request_matches(row: dict, outcome: str | None = None, kind: str | None = No
     if outcome and request_outcome(row) != outcome:
         return False
     return not kind or request_kind(row) == kind
+
+
+# ---------------------------------------------------------------- reading the store
+
+def query(store, *, profile: str | None = None, direction: str | None = None, outcome: str | None = None,
+          kind: str | None = None, text: str | None = None, after_delivery: int = 0, after_request: int = 0,
+          limit: int = 300) -> tuple[list[dict], list[dict]]:
+    """(deliveries, requests) matching the filters (None or "": any), newer than the given ids, newest first.
+
+    `direction` "in" is deliveries only and "out" requests only; an outcome only one side has rules out the other.
+    """
+    profile, outcome, kind, text = profile or None, outcome or None, kind or None, text or None
+    deliveries, sent = [], []
+    if direction != "out" and outcome not in REQUEST_OUTCOMES:
+        deliveries = store.list_deliveries(profile=profile, outcome=outcome, kind=kind, text=text,
+                                           after_id=after_delivery, limit=limit)
+    if direction != "in" and outcome not in DELIVERY_OUTCOMES:
+        sent = [r for r in store.list_requests(profile=profile, text=text, after_id=after_request, limit=limit)
+                if request_matches(r, outcome, kind)]
+    return deliveries, sent
+
+
+def newest_ids(store) -> tuple[int, int]:
+    """The ids of the newest delivery and the newest request (0 when none): a cheap "anything new?"."""
+    delivery, request = store.list_deliveries(limit=1), store.list_requests(limit=1)
+    return (delivery[0]["id"] if delivery else 0), (request[0]["id"] if request else 0)
+
+
+def lookup(store, key: str | None) -> tuple[str, dict] | None:
+    """The entry named by an Entry key ("d-12", "r-5") as ("d" or "r", its row); None when there is none."""
+    source, _, number = (key or "").partition("-")
+    if source not in ("d", "r") or not number.isdigit():
+        return None
+    row = store.get_delivery(int(number)) if source == "d" else store.get_request(int(number))
+    return (source, row) if row else None
+
+
+def item_from_params(params) -> str | None:
+    """The entry a link names: ?item=d-12, or ?delivery=12, or ?request=5."""
+    return params.get("item") or (f"d-{params['delivery']}" if params.get("delivery") else None) or (
+        f"r-{params['request']}" if params.get("request") else None)
+
+
+def conversation_of(store, message_id: int | None) -> dict | None:
+    """The conversation a message belongs to; None when the message or its conversation is gone."""
+    message = store.get_message(message_id) if message_id else None
+    return store.get_conversation(message["conversation"]) if message else None
 
 
 # ---------------------------------------------------------------- bodies and secrets
@@ -348,6 +396,32 @@ def can_replay(delivery: dict) -> str | None:
     if delivery.get("body_size", 0) > len(body_bytes(delivery.get("body"))):
         return "the stored body was cut at the store's size limit, so it cannot be re-sent exactly"
     return None
+
+
+def replay_blocker(delivery: dict, profile: dict | None) -> str | None:
+    """None when `delivery` can be replayed with `profile` (its profile as stored now), else why not."""
+    if profile is None:
+        return f"its profile {delivery['profile']!r} no longer exists, so there is no key to sign with"
+    if not profile["verify_key"]:
+        return "its profile has no verification key to sign with"
+    return can_replay(delivery)
+
+
+def find_replayed(store, delivery: dict, after_id: int) -> int | None:
+    """The delivery the receiver stored for a replay of `delivery`, among those after `after_id`: the first on the
+    same route with the same body (a handshake's body differs each time: its challenge is new)."""
+    digest = hashlib.sha256(body_bytes(delivery["body"])).hexdigest()
+    stored = [d for d in store.list_deliveries(after_id=after_id, limit=50)
+              if d["route"] == delivery["route"] and (d["body_sha256"] == digest or is_handshake(d))]
+    return stored[-1]["id"] if stored else None
+
+
+def replay_and_find(store, delivery: dict, key: str, receiver_url: str,
+                    session: requests.Session | None = None) -> tuple[ReplayResult, int | None]:
+    """Replay `delivery`, then find what the receiver stored for it: (the result, the new delivery's id or None)."""
+    before = newest_ids(store)[0]
+    result = replay(delivery, key, receiver_url, session=session)
+    return result, find_replayed(store, delivery, before)
 
 
 # ---------------------------------------------------------------- explanations

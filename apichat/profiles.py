@@ -1,14 +1,27 @@
-"""Connection profiles: the built-in sandbox, the `env` one from UCHAT_* variables, and saved ones."""
+"""Connection profiles: the built-in sandbox, the `env` one from UCHAT_* variables, and saved ones.
+
+Also the Connect page's actions (save, create, delete, where UChat calls back, the partner API calls, the
+tunnel check) as functions a page or a command line can call: each returns what happened, in words.
+"""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
+import requests
+
+from . import inspect
+from .client import PartnerClient, UChatError
 from .config import SANDBOX_FLOW_KEY, SANDBOX_PARTNER_KEY, Settings
 from .store import Store
 
 SANDBOX = "sandbox"
 SANDBOX_WORKSPACE = "demo"
+WEBHOOK_MODES = ("public", "local", "custom")  # where UChat calls back: the public URL, this machine, a URL typed in
+PARTNER_FIELDS = {"base_url": "Base URL", "workspace_id": "Workspace id", "partner_key": "Partner API key"}
+PARTNER_ACTIONS = {"get": "Get webhook", "set": "Set webhook", "remove": "Remove webhook"}
+_MODE_SETTING, _CUSTOM_SETTING = "connect.webhook_mode.", "connect.webhook_custom."  # + the profile's name
 
 
 def new_verify_key() -> str:
@@ -20,6 +33,176 @@ def webhook_url(settings: Settings, profile: str, local: bool = False) -> str:
     base = settings.receiver_url if local else settings.public_url
     return f"{base.rstrip('/')}/webhook/{profile}"
 
+
+def _http(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+# ---------------------------------------------------------------- where UChat calls back
+
+def webhook_mode(store: Store, name: str) -> str:
+    """One of WEBHOOK_MODES: the sandbox is always local; a saved profile is public unless set otherwise."""
+    if name == SANDBOX:
+        return "local"
+    saved = store.get_setting(_MODE_SETTING + name)
+    return saved if saved in WEBHOOK_MODES else "public"
+
+
+def set_webhook_mode(store: Store, name: str, mode: str) -> None:
+    if mode not in WEBHOOK_MODES:
+        raise ValueError(f"unknown webhook mode {mode!r} (one of {', '.join(WEBHOOK_MODES)})")
+    store.set_setting(_MODE_SETTING + name, mode)
+
+
+def custom_webhook_url(store: Store, name: str) -> str:
+    return (store.get_setting(_CUSTOM_SETTING + name) or "").strip()
+
+
+def set_custom_webhook_url(store: Store, name: str, url: str) -> None:
+    store.set_setting(_CUSTOM_SETTING + name, url.strip())
+
+
+def target_url(store: Store, settings: Settings, name: str, mode: str | None = None) -> str:
+    """The URL UChat should call for profile `name` in `mode` (its saved mode when None); "" for no custom URL."""
+    mode = mode or webhook_mode(store, name)
+    if mode == "custom":
+        return custom_webhook_url(store, name)
+    return webhook_url(settings, name, local=(mode == "local"))
+
+
+def receiver_base(url: str) -> str:
+    """The receiver's own address in a webhook URL (what /healthz hangs off)."""
+    return url.split("/webhook", 1)[0].rstrip("/") if "/webhook" in url else url.rstrip("/")
+
+
+# ---------------------------------------------------------------- saving, creating, deleting
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did: `kind` is success, warning or error; `text` is Markdown, `extra` a detail shown verbatim."""
+
+    kind: str
+    text: str
+    extra: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "error"
+
+
+def save_fields(store: Store, name: str, values: dict) -> tuple[dict | None, str]:
+    """Store the fields as typed (trimmed); (profile, "") or (None, why not)."""
+    values = {field: (value or "").strip() for field, value in values.items()}
+    if values.get("base_url") and not _http(values["base_url"]):
+        return None, f"The base URL must start with http:// or https:// (got {values['base_url']!r})."
+    if "base_url" in values:
+        values["base_url"] = values["base_url"].rstrip("/")
+    try:
+        return store.save_profile(name, **values), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def create_profile(store: Store, name: str, base_url: str, local: bool = False) -> tuple[dict | None, str]:
+    """A new profile with a fresh verification key, UChat calling it locally or at the public URL."""
+    name = name.strip()
+    if store.get_profile(name):
+        return None, f"A profile named {name!r} exists already."
+    try:
+        profile = store.save_profile(name, base_url=base_url.strip().rstrip("/"), verify_key=new_verify_key())
+    except ValueError as exc:
+        return None, str(exc)
+    set_webhook_mode(store, name, "local" if local else "public")
+    return profile, ""
+
+
+def delete_profile(store: Store, name: str) -> None:
+    """Forget the profile and where it was set to be called back; its conversations stay readable."""
+    store.delete_profile(name)
+    for key in (_MODE_SETTING + name, _CUSTOM_SETTING + name):
+        store.delete_setting(key)
+
+
+# ---------------------------------------------------------------- the partner API
+
+def missing_for_partner(profile: dict) -> str:
+    absent = [label for field, label in PARTNER_FIELDS.items() if not profile.get(field)]
+    return f"Fill in {', '.join(absent)} first." if absent else ""
+
+
+def describe_webhook(data: dict) -> str:
+    """UChat's answer about a webhook, as Markdown lines."""
+    status = data.get("webhook_status") or "not set"
+    lines = [f"webhook_status: **{inspect.literal(status)}**"]
+    if data.get("webhook_url"):
+        lines.append(f"webhook_url: `{data['webhook_url']}`")
+    if data.get("bot_url"):
+        lines.append(f"bot_url: `{data['bot_url']}`")
+    return "  \n".join(lines)
+
+
+def partner_action(store: Store, settings: Settings, name: str, action: str,
+                   session: requests.Session | None = None) -> Outcome:
+    """Get, set or remove the webhook of stored profile `name`, keeping what UChat answered in the profile.
+
+    Warns when UChat calls another URL than the profile's, or holds another verification key (its webhooks
+    would then be rejected).
+    """
+    label = PARTNER_ACTIONS[action]
+    profile = store.get_profile(name)
+    if profile is None:
+        return Outcome("error", f"No profile named {name!r}.")
+    problem = missing_for_partner(profile)
+    url = target_url(store, settings, name)
+    if action == "set" and not problem:
+        if not profile["verify_key"]:
+            problem = "Generate a verification key first: UChat needs one to verify the webhook."
+        elif not _http(url):
+            problem = "Enter the custom webhook URL (http:// or https://) first."
+    if problem:
+        return Outcome("error", problem)
+    client = PartnerClient(profile["base_url"], profile["partner_key"], profile["workspace_id"], store=store,
+                           profile=name, session=session)
+    try:
+        if action == "get":
+            data = client.get_webhook()
+        elif action == "set":
+            data = client.set_webhook(url, profile["verify_key"])
+        else:
+            data = client.remove_webhook()
+    except UChatError as exc:
+        where = f"UChat answered {exc.status}" if exc.status else f"No answer from UChat ({exc.kind})"
+        return Outcome("error", f"**{label} failed.** {where}:", exc.message)
+    store.save_profile(name, webhook_url=data.get("webhook_url", ""), webhook_status=data.get("webhook_status", ""),
+                       bot_url=data.get("bot_url", ""))
+    notes = []
+    if action != "remove" and data.get("webhook_url") and data["webhook_url"] != url:
+        notes.append("UChat calls a different URL than the one this profile exposes: press Set webhook to change it.")
+    their_key = data.get("webhook_verification_key")
+    if action == "get" and their_key and their_key != profile["verify_key"]:
+        notes.append("UChat holds a different verification key than this profile, so its webhooks will be "
+                     "rejected: press Set webhook to send this profile's key.")
+    done = {"get": "UChat has this webhook", "set": "Webhook set and verified",
+            "remove": "Webhook removed: UChat no longer sends this workspace's replies to the console"}[action]
+    if action == "get" and not data.get("webhook_url"):
+        done = "No webhook is set for this workspace"
+    return Outcome("warning" if notes else "success", f"**{done}.**  \n{describe_webhook(data)}", " ".join(notes))
+
+
+def check_webhook_url(store: Store, settings: Settings, name: str,
+                      session: requests.Session | None = None) -> Outcome:
+    """Does the profile's webhook URL reach this console's receiver (GET <receiver>/healthz through it)?"""
+    url = target_url(store, settings, name)
+    if not _http(url):
+        return Outcome("error", "Enter the custom webhook URL (http:// or https://) first.")
+    probe = inspect.probe_receiver(receiver_base(url), local_url=settings.receiver_url, session=session)
+    if probe.ok:
+        return Outcome("warning" if probe.warning else "success", f"**Reachable.** {inspect.literal(probe.message)}",
+                       probe.warning)
+    return Outcome("error", "**Not reachable.**", probe.message)
+
+
+# ---------------------------------------------------------------- env and sandbox profiles
 
 def ensure_env_profile(store: Store, settings: Settings) -> dict | None:
     """Create or update the `env` profile from UCHAT_* variables and make it the default."""
@@ -36,8 +219,6 @@ def ensure_env_profile(store: Store, settings: Settings) -> dict | None:
 
 def complete_env_profile(store: Store, settings: Settings, client_factory=None) -> dict | None:
     """Fetch the bot_url of the `env` profile from the partner API when only the partner key was given."""
-    from .client import PartnerClient
-
     env = settings.env_profile
     if env is None or env.bot_url or not (env.partner_key and env.workspace_id):
         return None
@@ -53,8 +234,6 @@ def connect_sandbox(store: Store, settings: Settings, client_factory=None) -> di
 
     Idempotent: when the sandbox already has our webhook URL and key, nothing is changed.
     """
-    from .client import PartnerClient
-
     existing = store.get_profile(SANDBOX) or {}
     url = webhook_url(settings, SANDBOX, local=True)
     profile = store.save_profile(

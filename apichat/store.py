@@ -347,6 +347,10 @@ class Store:
             conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def delete_setting(self, key: str) -> None:
+        with self.write() as conn:
+            conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+
     # ------------------------------------------------------------ profiles
 
     def save_profile(self, name: str, **fields: Any) -> dict:

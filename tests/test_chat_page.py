@@ -45,6 +45,13 @@ def test_every_page_file_is_registered_in_navigation():
         assert f'"pages/{page.name}"' in source, f"{page.name} is not in app.py's PAGES"
 
 
+def test_every_page_file_only_draws():
+    """Rules live in apichat/ and drawing shared by pages in ui/ (docs/architecture.md): a page stays short."""
+    for page in sorted(p for p in (ROOT / "pages").glob("*.py") if p.name != "__init__.py"):
+        lines = len(page.read_text().splitlines())
+        assert lines <= 200, f"{page.name} has {lines} lines: move its rules to apichat/ or its drawing to ui/"
+
+
 def test_stored_replies_render_with_their_buttons(store):
     conv = store.ensure_conversation("p1", "ana", 7)
     store.set_setting("persona", "ana")
@@ -140,3 +147,13 @@ def test_the_poll_runs_fast_after_a_send_and_at_the_idle_rate_otherwise(store):
     assert at.run().session_state["poll-every"] == 1.0  # a reply alone expects nothing more
     at.chat_input("composer").set_value("hello").run()
     assert at.session_state["poll-every"] == 0.25  # a reply is expected now
+
+
+def test_the_poll_knows_while_the_persona_dialog_is_open(store):
+    """The poll's full reruns (a new pace, a settled change) would close the dialog being filled in: they wait."""
+    at = open_page()
+    assert "persona-dialog-open" not in at.session_state
+    at.button(key="persona-new").click().run()
+    assert at.session_state["persona-dialog-open"] and at.text_input(key="persona-draft-id").value
+    at.run()  # a full run that does not draw the dialog again closes it
+    assert "persona-dialog-open" not in at.session_state

@@ -326,3 +326,61 @@ def test_probe_receiver(receiver, sandbox, store, tmp_path):
 
     warned = inspect.probe_receiver(sandbox.url, local_url=receiver.url, session=OtherPid())
     assert warned.ok and "another console" in warned.warning
+
+
+# ---------------------------------------------------------------- reading the store for the page
+
+def test_query_splits_filters_between_deliveries_and_requests(store, receiver):
+    post(receiver, json.dumps(REPLY).encode())
+    post(receiver, json.dumps(REPLY).encode(), key="wrong-key")
+    store.record_request(profile="q", target="partner", method="GET", url="https://u/api/partner/workspace/1/"
+                         "apichat-webhook", request_headers={}, request_body="", status=401,
+                         response_body='{"message":"Invalid partner API key"}', duration_ms=4.0, error="HTTP 401")
+    keys = lambda found: [e.key for e in inspect.timeline(*found)]  # noqa: E731
+    assert keys(inspect.query(store)) == ["r-1", "d-2", "d-1"]
+    assert keys(inspect.query(store, direction="in")) == ["d-2", "d-1"]
+    assert keys(inspect.query(store, direction="out")) == ["r-1"]
+    assert keys(inspect.query(store, outcome="rejected")) == ["d-2"]
+    assert keys(inspect.query(store, outcome="failed")) == ["r-1"]  # a request's outcome: no delivery has it
+    assert keys(inspect.query(store, profile="q", kind="get webhook")) == ["r-1"]
+    assert keys(inspect.query(store, profile="p", text="")) == ["d-2", "d-1"]
+    assert keys(inspect.query(store, after_delivery=1, after_request=1)) == ["d-2"]
+    assert inspect.newest_ids(store) == (2, 1)
+
+
+def test_lookup_and_links_name_entries(store, receiver):
+    post(receiver, json.dumps(REPLY).encode())
+    source, row = inspect.lookup(store, "d-1")
+    assert source == "d" and row["outcome"] == "accepted"
+    assert inspect.lookup(store, "r-1") is None and inspect.lookup(store, "d-x") is None
+    assert inspect.lookup(store, None) is None and inspect.lookup(store, "d1") is None
+    assert inspect.item_from_params({"item": "r-4", "delivery": "2"}) == "r-4"
+    assert inspect.item_from_params({"delivery": "2"}) == "d-2"
+    assert inspect.item_from_params({"request": "5"}) == "r-5"
+    assert inspect.item_from_params({}) is None
+    conversation = inspect.conversation_of(store, row["message_id"])
+    assert conversation["profile"] == "p" and conversation["contact_id"] == REPLY["sender_id"]
+    assert inspect.conversation_of(store, 999) is None and inspect.conversation_of(store, None) is None
+
+
+def test_replay_blocker_names_the_missing_key_first():
+    delivery = {"profile": "gone", "body": None, "body_size": 0, "kind": "text"}
+    assert "'gone' no longer exists" in inspect.replay_blocker(delivery, None)
+    assert "no verification key" in inspect.replay_blocker(delivery, {"verify_key": ""})
+    assert "not kept" in inspect.replay_blocker(delivery, {"verify_key": "k"})
+    assert inspect.replay_blocker({**delivery, "body": b"{}", "body_size": 2}, {"verify_key": "k"}) is None
+
+
+def test_a_replay_is_matched_to_the_delivery_it_became(store, receiver):
+    post(receiver, json.dumps(REPLY).encode(), key="key-before-the-change")
+    rejected = newest(store)
+    post(receiver, json.dumps({**REPLY, "text": "another"}).encode())  # the same route, another body
+    result, stored = inspect.replay_and_find(store, rejected, KEY, receiver.url)
+    assert result.outcome == "accepted" and stored == newest(store)["id"] == 3
+    assert store.get_delivery(stored)["body_sha256"] == rejected["body_sha256"]
+    assert inspect.find_replayed(store, rejected, after_id=3) is None
+    requests.post(f"{receiver.url}/webhook/p", timeout=5,
+                  data={"hub_mode": "subscribe", "hub_verify_token": KEY, "hub_challenge": "c"})
+    handshake = newest(store)
+    result, stored = inspect.replay_and_find(store, handshake, KEY, receiver.url)
+    assert result.outcome == "handshake verified" and stored == handshake["id"] + 1  # its challenge is new

@@ -1,0 +1,113 @@
+"""The Connect page with Streamlit's AppTest, on a temp store (no browser, no processes)."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from apichat.store import Store
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
+    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
+    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
+    db = Store(str(tmp_path / "console.db"))
+    db.save_profile("p1", base_url="https://uchat.example", workspace_id="w1", verify_key="k1")
+    db.set_default_profile("p1")
+    yield db
+    st.cache_resource.clear()
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "connect.py"), default_timeout=30)
+    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
+    return at.run()
+
+
+def field(at: AppTest, label: str):
+    return next(t for t in at.text_input if t.label == label)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def in_dialog(at: AppTest, opener, submit) -> AppTest:
+    """Press a dialog's button. In a browser it reruns the dialog alone; AppTest reruns the whole page, where the
+    dialog is drawn only when the button that opens it was pressed: so both are pressed in the same run."""
+    opener.click()
+    submit.click()
+    return at.run()
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_the_fields_show_the_picked_profile(store):
+    store.save_profile("p2", base_url="https://other.example", workspace_id="w2")
+    at = open_page()
+    assert not at.exception
+    assert (field(at, "Base URL").value, field(at, "Workspace id").value) == ("https://uchat.example", "w1")
+    at.selectbox(key="cx-pick").set_value("p2").run()
+    assert (field(at, "Base URL").value, field(at, "Workspace id").value) == ("https://other.example", "w2")
+
+
+def test_a_new_profile_with_a_bad_name_shows_why_and_stores_nothing(store):
+    at = open_page()
+    button(at, "New profile").click().run()
+    at.text_input(key="cx-new-name").set_value("my staging")
+    in_dialog(at, button(at, "New profile"), button(at, "Create profile"))
+    assert any("letters, digits" in e for e in errors(at))
+    assert [p["name"] for p in store.list_profiles()] == ["p1"]
+
+
+def test_a_new_profile_is_created_and_picked(store):
+    at = open_page()
+    button(at, "New profile").click().run()
+    at.text_input(key="cx-new-name").set_value("staging")
+    at.checkbox(key="cx-new-local").check()
+    in_dialog(at, button(at, "New profile"), button(at, "Create profile"))
+    assert store.get_profile("staging")["verify_key"]
+    assert at.session_state["cx-pick"] == "staging"
+    assert at.radio(key="cx-mode-staging").value == "local"
+
+
+def test_saving_a_bad_base_url_shows_why_and_keeps_the_stored_one(store):
+    at = open_page()
+    field(at, "Base URL").set_value("uchat.example")
+    field(at, "Workspace id").set_value("w9")
+    button(at, "Save").click().run()
+    assert any("must start with http:// or https://" in e for e in errors(at))
+    assert (store.get_profile("p1")["base_url"], store.get_profile("p1")["workspace_id"]) == (
+        "https://uchat.example", "w1")
+    field(at, "Base URL").set_value("https://fixed.example/")
+    button(at, "Save").click().run()
+    assert not errors(at)
+    assert (store.get_profile("p1")["base_url"], store.get_profile("p1")["workspace_id"]) == (
+        "https://fixed.example", "w9")
+
+
+def test_a_partner_call_without_its_key_says_what_to_fill_in(store):
+    at = open_page()
+    button(at, "Get webhook").click().run()
+    assert errors(at) == ["Fill in Partner API key first."]
+    assert store.list_requests() == []
+
+
+def test_a_custom_url_is_kept_and_deleting_the_profile_forgets_it(store):
+    at = open_page()
+    at.radio(key="cx-mode-p1").set_value("custom").run()
+    at.text_input(key="cx-custom-p1").set_value("https://proxy.example/webhook/p1").run()
+    assert store.get_setting("connect.webhook_custom.p1") == "https://proxy.example/webhook/p1"
+    assert any(c.value == "https://proxy.example/webhook/p1" for c in at.code)
+    at.button(key="cx-delete").click().run()
+    in_dialog(at, at.button(key="cx-delete"), at.button(key="cx-delete-yes"))
+    assert store.get_profile("p1") is None
+    assert store.get_setting("connect.webhook_mode.p1") is None
+    assert store.get_setting("connect.webhook_custom.p1") is None
+    assert any("No profile yet" in i.value for i in at.info)

@@ -1,0 +1,81 @@
+"""The Scenarios page with Streamlit's AppTest, on a temp store (no browser; runs go to a profile without a bot)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from apichat.payloads import parse_bot_message
+from apichat.store import Store
+from tests.conftest import ROOT, wait_until
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
+    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
+    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
+    db = Store(str(tmp_path / "console.db"))
+    db.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: a run stops at its first send
+    db.set_default_profile("p1")
+    yield db
+    st.cache_resource.clear()
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=30)
+    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
+    return at.run()
+
+
+def run_button(at: AppTest):
+    return at.button(key="sc-run")
+
+
+def test_the_example_files_are_listed_and_nothing_runs_before_a_pick(store):
+    at = open_page()
+    assert not at.exception
+    options = at.multiselect(key="sc-files").options
+    assert "scenarios/greeting_and_menu.yaml" in options and "scenarios/agent_handover.yaml" in options
+    assert run_button(at).label == "Run" and run_button(at).disabled
+    at.multiselect(key="sc-files").select("scenarios/greeting_and_menu.yaml").run()
+    assert run_button(at).label == "Run 1 scenario" and not run_button(at).disabled
+
+
+def test_a_run_is_kept_and_its_failure_shown(store):
+    at = open_page()
+    at.multiselect(key="sc-files").select("scenarios/greeting_and_menu.yaml").run()
+    run_button(at).click().run()
+    batch = at.session_state["sc-batch"]
+    runs = wait_until(lambda: [r for r in store.list_scenario_runs(batch=batch) if r["status"] != "running"], 30,
+                      message="the run to finish")
+    assert [(r["path"], r["profile"], r["status"]) for r in runs] == [
+        ("scenarios/greeting_and_menu.yaml", "p1", "error")]
+    wait_until(lambda: not any(e.value.startswith("Running") for e in at.run().info), 30,
+               message="the page to see the batch finished")
+    assert any(e.value == "0 of 1 scenario(s) passed, 1 did not." for e in at.error)
+    assert any("no bot_url" in e.value for e in at.error), "the step's error is not shown"
+
+
+def test_history_lists_every_run(store):
+    run = store.start_scenario_run(scenario="Kept", path="scenarios/kept.yaml", profile="p1", total_steps=2)
+    store.finish_scenario_run(run, status="passed", passed=2)
+    at = open_page()
+    table = at.dataframe[0].value
+    assert table.to_dict("records")[0]["scenario"] == "Kept"
+    assert table.to_dict("records")[0]["status"] == "✅ passed"
+
+
+def test_a_conversation_is_offered_as_a_scenario(store):
+    conv = store.ensure_conversation("p1", "ana", 5)
+    store.add_contact_message(conv["id"], "text", "hi", {"text": "hi"}, {"content": "hi"})
+    raw = json.dumps({"sender_id": "ana", "conv_id": 5, "text": "Hello there", "type": "text"}).encode()
+    store.accept_webhook(profile="p1", route="/webhook/p1", method="POST", headers={}, body=raw,
+                         message=parse_bot_message(raw))
+    at = open_page()
+    assert at.selectbox(key="sc-record-conv").value == conv["id"]
+    recorded = next(c.value for c in at.code if "send: hi" in c.value)
+    assert "Hello there" in recorded

@@ -1,0 +1,88 @@
+"""Scenario runs started from the console: which files can be picked, loading what was picked or uploaded, and
+the background threads that run a batch. Pure (no Streamlit): the page keeps one `Batches` per server.
+
+Every use of apichat.scenarios by the Scenarios page, but the recorder, goes through here.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+from apichat import scenarios
+
+RECORDED = "recorded"  # drafts saved from a conversation: left out of suites, offered here to run and edit
+
+
+def available_files(root: Path) -> dict[str, str]:
+    """The scenario files under root/scenarios (the scenarios package's rules) and its recorded/ drafts, by their
+    path relative to `root`."""
+    folder = Path(root) / "scenarios"
+    found = scenarios.scenario_files([folder]) if folder.is_dir() else []
+    if (folder / RECORDED).is_dir():
+        found += scenarios.scenario_files([folder / RECORDED])
+    return {str(p.relative_to(root)): str(p) for p in sorted(found)}
+
+
+def load_chosen(picked: list[str], files: dict[str, str],
+                uploads: list[tuple[str, bytes]]) -> tuple[list[scenarios.Scenario], list[str]]:
+    """The picked files (names among `files`; others are passed over) and the uploads ((name, bytes)) that load,
+    and one line per problem of those that do not."""
+    loaded, problems = [], []
+    for shown in picked:
+        if shown not in files:
+            continue
+        try:
+            loaded.append(scenarios.load_scenario(files[shown], shown))
+        except scenarios.ScenarioError as exc:
+            problems += exc.problems
+    for name, data in uploads:
+        shown = f"upload:{name}"
+        try:
+            loaded.append(scenarios.parse_scenario(data.decode("utf-8-sig"), shown))
+        except UnicodeDecodeError:
+            problems.append(f"{shown}:1: the file is not UTF-8 text")
+        except scenarios.ScenarioError as exc:
+            problems += exc.problems
+    return loaded, problems
+
+
+def pending_steps(run: dict, done: int) -> list[str]:
+    """The labels of a running run's steps after the first `done` (from the source it was started with)."""
+    try:
+        steps = scenarios.parse_scenario(run["source"], run["path"]).steps
+    except scenarios.ScenarioError:
+        return []
+    return [f"Step {s.index} · {s.label}" for s in steps[done:]]
+
+
+class Batches:
+    """Batches of scenarios running in background threads, by batch id (the runs are kept under that id)."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, threading.Thread] = {}
+
+    def start(self, store, profile: dict, items: list[scenarios.Scenario], settle: float) -> str:
+        """Run `items` one after the other against `profile`; the batch's id at once."""
+        batch = f"ui-{uuid.uuid4().hex[:12]}"
+
+        def work() -> None:
+            for scenario in items:
+                scenarios.Runner(store, profile, settle=settle, batch=batch).run(scenario)
+
+        thread = threading.Thread(target=work, name=f"scenarios-{batch}", daemon=True)
+        self._threads[batch] = thread
+        thread.start()
+        return batch
+
+    def running(self, batch: str | None) -> bool:
+        thread = self._threads.get(batch or "")
+        return thread is not None and thread.is_alive()
+
+    def wait(self, batch: str, timeout: float | None = None) -> bool:
+        """Wait for a batch to finish; whether it has."""
+        thread = self._threads.get(batch)
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running(batch)
