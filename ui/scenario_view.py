@@ -7,6 +7,7 @@ from datetime import datetime
 
 import streamlit as st
 
+from apichat import rows
 from ui import context
 from ui import scenario_runs as runs
 from ui.html import esc
@@ -36,7 +37,7 @@ def batches() -> runs.Batches:
     return runs.Batches()
 
 
-def _ms(value: float | None) -> str:
+def _shown_from_ms(value: float | None) -> str:
     return "—" if value is None else f"{value / 1000:.2f} s"
 
 
@@ -48,19 +49,15 @@ def diff_table(rows: list[list[str]]) -> str:
 
 def raw_of(message_id: int | None):
     row = context.store().get_message(message_id) if message_id else None
-    if row is None:
-        return None
-    try:
-        return json.loads(row["raw"])
-    except (TypeError, ValueError):
-        return row["raw"]
+    return None if row is None else rows.raw_of(row)
 
 
 def show_step(run: dict, result: dict) -> None:
     detail = json.loads(result["detail"] or "{}")
     timing = []
     if result["first_reply_ms"] is not None:
-        timing.append(f"first reply {_ms(result['first_reply_ms'])} · settled {_ms(result['settle_ms'])} · "
+        timing.append(f"first reply {_shown_from_ms(result['first_reply_ms'])} · "
+                      f"settled {_shown_from_ms(result['settle_ms'])} · "
                       f"{result['replies']} repl{'y' if result['replies'] == 1 else 'ies'}")
     elif detail.get("action") not in ("wait", "check") and result["status"] in ("passed", "failed"):
         timing.append("no reply")
@@ -91,8 +88,8 @@ def show_run(run: dict, live: bool = False) -> None:
                    + (f" · {run['finished_at'] - run['started_at']:.1f} s" if run["finished_at"] else ""))
         cols = st.columns(3)
         cols[0].metric("Steps passed", f"{sum(r['status'] == 'passed' for r in results)} / {run['total_steps']}")
-        cols[1].metric("First reply p50 / p95", f"{_ms(run['first_p50_ms'])} / {_ms(run['first_p95_ms'])}")
-        cols[2].metric("Settled p50 / p95", f"{_ms(run['settle_p50_ms'])} / {_ms(run['settle_p95_ms'])}")
+        cols[1].metric("First reply p50 / p95", f"{_shown_from_ms(run['first_p50_ms'])} / {_shown_from_ms(run['first_p95_ms'])}")
+        cols[2].metric("Settled p50 / p95", f"{_shown_from_ms(run['settle_p50_ms'])} / {_shown_from_ms(run['settle_p95_ms'])}")
         for result in results:
             show_step(run, result)
         if run["status"] == "running":
