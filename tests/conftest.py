@@ -98,3 +98,35 @@ def other_program():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def page_store(tmp_path, monkeypatch):
+    """The store a page under AppTest uses (APICHAT_DB in a temp dir), with profile p1 as the default.
+
+    Streamlit caches settings and the store per server; each test is a new server, so the caches are cleared.
+    """
+    import streamlit as st
+
+    from apichat.store import Store
+
+    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
+    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
+    st.cache_resource.clear()
+    db = Store(str(tmp_path / "console.db"))
+    db.save_profile("p1")
+    db.set_default_profile("p1")
+    yield db
+    st.cache_resource.clear()
+
+
+def app_page(name: str, **query: str):
+    """pages/<name>.py under AppTest, as app.py's navigation runs it (not yet run)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+    at.session_state["_app_ran"] = True
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+

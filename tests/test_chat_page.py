@@ -5,26 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, app_page, wait_until
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
-    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
-    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
-    db = Store(str(tmp_path / "console.db"))
-    db.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: sends fail with a reason
-    db.set_default_profile("p1")
-    db.save_contact("ana", "Ana", "ana@example.com", "")
-    db.set_setting("persona", "ana")
-    yield db
-    st.cache_resource.clear()
+def store(page_store):
+    page_store.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: sends fail with a reason
+    page_store.save_contact("ana", "Ana", "ana@example.com", "")
+    page_store.set_setting("persona", "ana")
+    return page_store
 
 
 def bot_says(db: Store, conv: dict, body: dict) -> int:
@@ -34,9 +27,7 @@ def bot_says(db: Store, conv: dict, body: dict) -> int:
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "chat.py"), default_timeout=30)
-    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
-    return at.run()
+    return app_page("chat").run()
 
 
 def test_every_page_file_is_registered_in_navigation():

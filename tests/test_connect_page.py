@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from apichat.store import Store
-from tests.conftest import ROOT
+from tests.conftest import app_page
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
-    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
-    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
-    db = Store(str(tmp_path / "console.db"))
-    db.save_profile("p1", base_url="https://uchat.example", workspace_id="w1", verify_key="k1")
-    db.set_default_profile("p1")
-    yield db
-    st.cache_resource.clear()
+def store(page_store):
+    page_store.save_profile("p1", base_url="https://uchat.example", workspace_id="w1", verify_key="k1")
+    return page_store
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "connect.py"), default_timeout=30)
-    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
-    return at.run()
+    return app_page("connect").run()
 
 
 def field(at: AppTest, label: str):

@@ -5,28 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from apichat import signing
 from apichat.payloads import parse_bot_message
 from apichat.store import Store
-from tests.conftest import ROOT
+from tests.conftest import app_page
 
 KEY = "inspector-page-key"
 REPLY = {"sender_id": "ana", "conv_id": 3, "text": "hello from the bot", "type": "text"}
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
-    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
-    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
-    db = Store(str(tmp_path / "console.db"))
-    db.save_profile("p1", verify_key=KEY)
-    db.set_default_profile("p1")
-    yield db
-    st.cache_resource.clear()
+def store(page_store):
+    page_store.save_profile("p1", verify_key=KEY)
+    return page_store
 
 
 def accepted(db: Store) -> int:
@@ -46,11 +39,8 @@ def rejected(db: Store) -> int:
 
 
 def open_page(item: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "inspector.py"), default_timeout=30)
-    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
-    if item:
-        at.query_params["item"] = item  # a link to one entry, as the chat's delivery links are
-    return at.run()
+    # with an item: a link to one entry, as the chat's delivery links are
+    return app_page("inspector", **({"item": item} if item else {})).run()
 
 
 def rows(at: AppTest) -> list[dict]:

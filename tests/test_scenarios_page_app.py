@@ -5,30 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from apichat.payloads import parse_bot_message
-from apichat.store import Store
-from tests.conftest import ROOT, wait_until
+from tests.conftest import app_page, wait_until
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
-    monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
-    st.cache_resource.clear()  # settings and store are cached per server; each test is a new one
-    db = Store(str(tmp_path / "console.db"))
-    db.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: a run stops at its first send
-    db.set_default_profile("p1")
-    yield db
-    st.cache_resource.clear()
+def store(page_store):
+    page_store.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: a run stops at its first send
+    return page_store
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=30)
-    at.session_state["_app_ran"] = True  # as when app.py's navigation runs the page
-    return at.run()
+    return app_page("scenarios").run()
 
 
 def run_button(at: AppTest):
