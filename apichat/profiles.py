@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import requests
 
-from . import inspect
 from .client import PartnerClient, UChatError
 from .config import SANDBOX_FLOW_KEY, SANDBOX_PARTNER_KEY, Settings
+from .inspection import probe_receiver
+from .markdown import literal
 from .store import Store
 
 SANDBOX = "sandbox"
@@ -133,7 +134,7 @@ def missing_for_partner(profile: dict) -> str:
 def describe_webhook(data: dict) -> str:
     """UChat's answer about a webhook, as Markdown lines."""
     status = data.get("webhook_status") or "not set"
-    lines = [f"webhook_status: **{inspect.literal(status)}**"]
+    lines = [f"webhook_status: **{literal(status)}**"]
     if data.get("webhook_url"):
         lines.append(f"webhook_url: `{data['webhook_url']}`")
     if data.get("bot_url"):
@@ -195,9 +196,9 @@ def check_webhook_url(store: Store, settings: Settings, name: str,
     url = target_url(store, settings, name)
     if not _http(url):
         return Outcome("error", "Enter the custom webhook URL (http:// or https://) first.")
-    probe = inspect.probe_receiver(receiver_base(url), local_url=settings.receiver_url, session=session)
+    probe = probe_receiver(receiver_base(url), local_url=settings.receiver_url, session=session)
     if probe.ok:
-        return Outcome("warning" if probe.warning else "success", f"**Reachable.** {inspect.literal(probe.message)}",
+        return Outcome("warning" if probe.warning else "success", f"**Reachable.** {literal(probe.message)}",
                        probe.warning)
     return Outcome("error", "**Not reachable.**", probe.message)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apichat import inspect, profiles
+from apichat import profiles
 from apichat.config import UCHAT_BASE_URL
+from apichat.markdown import literal
 from ui import context, notice
 from ui import profile_form as form
 from ui.html import CSS
@@ -82,7 +83,7 @@ with st.container(border=True):
     with st.container(horizontal=True, vertical_alignment="center"):
         status = profile["webhook_status"] or "not set"
         dot = ":green[●]" if status == "verified" else ":orange[●]"
-        st.markdown(f"**{inspect.literal(name)}** &nbsp; {dot} webhook {inspect.literal(status)}"
+        st.markdown(f"**{literal(name)}** &nbsp; {dot} webhook {literal(status)}"
                     + ("" if profile["bot_url"] else " · no bot_url yet"), width="stretch")
         st.button("In use in the chat" if in_use else "Use this profile", key="cx-use", disabled=in_use,
                   icon=":material/check:" if in_use else ":material/swap_horiz:", on_click=use_profile, args=(name,),

@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from apichat import inspect
+from apichat import inspection
 from apichat.payloads import MESSAGE_KINDS
 from ui import context
 from ui import inspector_detail as detail
@@ -20,7 +20,7 @@ st.html(CSS)
 
 MAX_ROWS = 300
 ALL = "All"
-OUTCOMES = (*inspect.DELIVERY_OUTCOMES, *inspect.REQUEST_OUTCOMES)
+OUTCOMES = (*inspection.DELIVERY_OUTCOMES, *inspection.REQUEST_OUTCOMES)
 KINDS = (*MESSAGE_KINDS, "handshake", "postback", "get webhook", "set webhook", "remove webhook")
 DIRECTIONS = {ALL: "All", "in": "⬇ Received", "out": "⬆ Sent"}
 OUTCOME_COLORS = {"accepted": "#15803d", "sent": "#15803d", "duplicate": "#6b7280", "handshake": "#1d4ed8",
@@ -37,7 +37,7 @@ def filters() -> dict:
 
 def fetch(f: dict, after_delivery: int = 0, after_request: int = 0, limit: int = MAX_ROWS) -> tuple[list, list]:
     """(deliveries, requests) matching the filters, newer than the given ids, newest first."""
-    return inspect.query(db, **{k: (None if v == ALL else v) for k, v in f.items()}, after_delivery=after_delivery,
+    return inspection.query(db, **{k: (None if v == ALL else v) for k, v in f.items()}, after_delivery=after_delivery,
                          after_request=after_request, limit=limit)
 
 
@@ -48,15 +48,15 @@ def table_state() -> dict:
     if state is None or state["filters"] != f:
         deliveries, sent = fetch(f)
         state = st.session_state["in-state"] = {
-            "filters": f, "entries": inspect.timeline(deliveries, sent)[:MAX_ROWS],
+            "filters": f, "entries": inspection.timeline(deliveries, sent)[:MAX_ROWS],
             "generation": detail.next_generation()}
-        state["last_delivery"], state["last_request"] = inspect.newest_ids(db)
+        state["last_delivery"], state["last_request"] = inspection.newest_ids(db)
     return state
 
 
 def export(f: dict) -> str:
     deliveries, sent = fetch(f, limit=5000)
-    return inspect.export_json(deliveries, sent)
+    return inspection.export_json(deliveries, sent)
 
 
 # ---------------------------------------------------------------- the live table
@@ -88,7 +88,7 @@ COLUMNS = {
 def watch() -> None:
     """The poll: a cheap query for entries newer than the newest shown; the page is redrawn only when some came."""
     state = table_state()
-    newest = inspect.newest_ids(db)
+    newest = inspection.newest_ids(db)
     if newest == (state["last_delivery"], state["last_request"]):
         return
     deliveries, sent = fetch(state["filters"], state["last_delivery"], state["last_request"])
@@ -96,7 +96,7 @@ def watch() -> None:
     state["last_delivery"] = max([newest[0], *(d["id"] for d in deliveries)])
     state["last_request"] = max([newest[1], *(r["id"] for r in sent)])
     if deliveries or sent:
-        state["entries"] = (inspect.timeline(deliveries, sent) + state["entries"])[:MAX_ROWS]
+        state["entries"] = (inspection.timeline(deliveries, sent) + state["entries"])[:MAX_ROWS]
         state["generation"] = detail.next_generation()  # a new table: positions moved, the picked row is selected again
         st.rerun(scope="app")
 

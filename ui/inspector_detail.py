@@ -1,5 +1,5 @@
 """The Inspector's selection (the picked entry, kept in the address) and its detail pane: why a delivery was
-refused, replay, bodies, headers and curl. The rules are apichat.inspect's; this only draws them."""
+refused, replay, bodies, headers and curl. The rules are apichat.inspection's; this only draws them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 
 import streamlit as st
 
-from apichat import inspect, rows
+from apichat import inspection, rows
+from apichat.markdown import literal
 from ui import context
 
 INLINE_CURL_BYTES = 16 * 1024
@@ -41,7 +42,7 @@ def choose(key: str | None) -> None:
 
 def pick_from_url() -> None:
     """?item=d-12 (or ?delivery=12, ?request=5) opens that entry: links from elsewhere land on it."""
-    wanted = inspect.item_from_params(st.query_params)
+    wanted = inspection.item_from_params(st.query_params)
     if wanted and wanted != st.session_state.get("in-url-seen"):
         st.session_state["in-url-seen"] = wanted
         choose(wanted)
@@ -49,7 +50,7 @@ def pick_from_url() -> None:
 
 def open_in_chat(message_id: int) -> None:
     """Make the chat show the conversation this message belongs to (its profile and contact too)."""
-    conversation = inspect.conversation_of(context.store(), message_id)
+    conversation = inspection.conversation_of(context.store(), message_id)
     if conversation is None:
         return
     st.session_state["profile"] = conversation["profile"]
@@ -62,7 +63,7 @@ def open_in_chat(message_id: int) -> None:
 
 def show(key: str | None) -> None:
     """The picked entry's details, or a line saying it is not in the store."""
-    found = inspect.lookup(context.store(), key)
+    found = inspection.lookup(context.store(), key)
     if found:
         with st.container(border=True, key="in-detail"):
             source, row = found
@@ -78,14 +79,14 @@ def link_to_message(message_id: int | None, label: str) -> None:
     if not message_id:
         return
     db = context.store()
-    conversation = inspect.conversation_of(db, message_id)
+    conversation = inspection.conversation_of(db, message_id)
     if conversation is None:
         st.caption(f"{label} message #{message_id}, which is no longer in the store.")
         return
     exists = db.get_profile(conversation["profile"]) is not None
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"{label} **message #{message_id}** in conversation `{conversation['conv_id']}` of contact "
-                    f"`{conversation['contact_id']}` (profile **{inspect.literal(conversation['profile'])}**)",
+                    f"`{conversation['contact_id']}` (profile **{literal(conversation['profile'])}**)",
                     width="stretch")
         st.button("Open in chat", key=f"in-open-{message_id}", icon=":material/chat:", on_click=open_in_chat,
                   args=(message_id,), disabled=not exists,
@@ -94,7 +95,7 @@ def link_to_message(message_id: int | None, label: str) -> None:
 
 
 def body_block(raw, empty: str) -> None:
-    data, text = inspect.body_view(raw)
+    data, text = inspection.body_view(raw)
     if data is not None:
         st.json(data, expanded=2)
     elif text:
@@ -106,17 +107,17 @@ def body_block(raw, empty: str) -> None:
 def replay_block(delivery: dict) -> None:
     db, settings = context.store(), context.settings()
     profile = db.get_profile(delivery["profile"]) if delivery["profile"] else None
-    why_not = inspect.replay_blocker(delivery, profile)
+    why_not = inspection.replay_blocker(delivery, profile)
     with st.container(horizontal=True, vertical_alignment="center"):
         clicked = st.button("Replay", key=f"in-replay-{delivery['id']}", icon=":material/replay:",
                             disabled=why_not is not None, type="primary")
         st.caption(f"Cannot replay: {why_not}." if why_not else (
-            "Re-runs the handshake with the profile's current key." if inspect.is_handshake(delivery) else
+            "Re-runs the handshake with the profile's current key." if inspection.is_handshake(delivery) else
             f"Sends the same bytes again to the local receiver (`{settings.receiver_url}{delivery['route']}`), signed "
-            f"now with **{inspect.literal(delivery['profile'])}**'s current verification key. The same body within "
+            f"now with **{literal(delivery['profile'])}**'s current verification key. The same body within "
             f"10 minutes is acknowledged as a duplicate and shown once."))
     if clicked:
-        result, stored_id = inspect.replay_and_find(db, delivery, profile["verify_key"], settings.receiver_url)
+        result, stored_id = inspection.replay_and_find(db, delivery, profile["verify_key"], settings.receiver_url)
         st.session_state["in-replay"] = (delivery["id"], result, stored_id)
     done = st.session_state.get("in-replay")
     if done and done[0] == delivery["id"]:
@@ -127,7 +128,7 @@ def replay_block(delivery: dict) -> None:
                        f"{result.duration_ms:.0f} ms{where}.", icon=":material/check_circle:")
         else:
             st.error(f"**Replay {result.outcome}.**{where}  \n"
-                     f"{inspect.literal(result.error or result.body[:500])}", icon=":material/error:")
+                     f"{literal(result.error or result.body[:500])}", icon=":material/error:")
         if stored_id:
             st.button(f"Show d-{stored_id}", key=f"in-show-{stored_id}", on_click=choose, args=(f"d-{stored_id}",))
 
@@ -141,18 +142,18 @@ def title(text: str) -> None:
 def delivery_detail(d: dict) -> None:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d["received_at"]))
     title(f"⬇ Delivery d-{d['id']} · {d['outcome']}")
-    st.caption(f"{when} · profile **{inspect.literal(d['profile'] or '—')}** · {d['method']} `{d['route']}` → "
+    st.caption(f"{when} · profile **{literal(d['profile'] or '—')}** · {d['method']} `{d['route']}` → "
                f"{d['status_code']} · {d['body_size']} bytes · from {d['remote_addr'] or '?'}"
                + (f" · x-flow-ns `{d['flow_ns']}`" if d["flow_ns"] else "")
                + (f" · x-action `{d['action']}`" if d["action"] else "") + (f" · {d['kind']}" if d["kind"] else ""))
-    explanation = inspect.explain(d, context.store().verification_keys())
+    explanation = inspection.explain(d, context.store().verification_keys())
     if explanation:
         st.error(f"**{explanation.cause}** — {explanation.detail}  \n*Receiver's reason:* "
-                 f"{inspect.literal(d['reason'])}", icon=":material/gpp_bad:")
+                 f"{literal(d['reason'])}", icon=":material/gpp_bad:")
         st.info(f"**What to do:** {explanation.fix}" + (f"  \n{explanation.recheck}" if explanation.recheck else ""),
                 icon=":material/lightbulb:")
     elif d["reason"]:
-        st.caption(f"Receiver: {inspect.literal(d['reason'])}")
+        st.caption(f"Receiver: {literal(d['reason'])}")
     if d["outcome"] == "duplicate":
         link_to_message(d["message_id"], "Same body as")
     else:
@@ -174,37 +175,37 @@ def curl_block(d: dict) -> None:
     db, settings = context.store(), context.settings()
     profile = db.get_profile(d["profile"]) if d["profile"] else None
     key = (profile or {}).get("verify_key") or ""
-    if not key and not inspect.is_handshake(d):
+    if not key and not inspection.is_handshake(d):
         st.caption("The profile has no verification key, so no signature can be computed.")
         return
-    if d["body_size"] > len(inspect.body_bytes(d["body"])):
+    if d["body_size"] > len(inspection.body_bytes(d["body"])):
         st.caption("The body was cut at the store's size limit: it cannot be re-sent exactly.")
         return
     target = st.radio("Send to", ["local receiver", "public URL"], horizontal=True, key=f"in-curl-to-{d['id']}",
                       label_visibility="collapsed")
     base = settings.receiver_url if target == "local receiver" else settings.public_url
-    raw = inspect.body_bytes(d["body"])
+    raw = inspection.body_bytes(d["body"])
     body_file = f"delivery-{d['id']}.body" if len(raw) > INLINE_CURL_BYTES else None
-    st.code(inspect.curl_for_delivery(d, key, base, body_file=body_file), language="bash", wrap_lines=True)
-    if inspect.is_handshake(d):
+    st.code(inspection.curl_for_delivery(d, key, base, body_file=body_file), language="bash", wrap_lines=True)
+    if inspection.is_handshake(d):
         st.caption("The handshake as UChat sends it. Set UCHAT_VERIFY_TOKEN to the profile's key first.")
     else:
         st.caption(f"Re-sends the exact body with a signature computed now from "
-                   f"**{inspect.literal(d['profile'])}**'s current verification key.")
+                   f"**{literal(d['profile'])}**'s current verification key.")
     if body_file:
         st.download_button(f"Download {body_file}", raw, body_file, "application/octet-stream", on_click="ignore",
                            icon=":material/download:", help="The body is large: the curl reads it from this file.")
 
 
 def request_detail(r: dict) -> None:
-    entry = inspect.from_request(r)
+    entry = inspection.from_request(r)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["created_at"]))
     title(f"⬆ Request r-{r['id']} · {entry.target} · {entry.kind} · {entry.outcome}")
     took = f" in {r['duration_ms']:.0f} ms" if r["duration_ms"] is not None else ""
-    st.caption(f"{when} · profile **{inspect.literal(r['profile'] or '—')}** · {r['method']} `{r['url']}` → "
+    st.caption(f"{when} · profile **{literal(r['profile'] or '—')}** · {r['method']} `{r['url']}` → "
                f"{r['status'] if r['status'] is not None else 'no answer'}{took}")
     if entry.outcome == "failed":
-        st.error(f"**UChat's answer:** {inspect.literal(entry.reason or r['error'] or 'no answer')}",
+        st.error(f"**UChat's answer:** {literal(entry.reason or r['error'] or 'no answer')}",
                  icon=":material/error:")
     link_to_message(r["message_id"], "Sent for")
     request_tab, response_tab, curl_tab = st.tabs(["Request", "Response", "curl"])
@@ -214,8 +215,8 @@ def request_detail(r: dict) -> None:
     with response_tab:
         body_block(r["response_body"], "No answer body." if r["status"] is not None else r["error"] or "No answer.")
     with curl_tab:
-        variable = inspect.KEY_VARIABLES[entry.target]
-        st.code(inspect.curl_for_request(r), language="bash", wrap_lines=True)
+        variable = inspection.KEY_VARIABLES[entry.target]
+        st.code(inspection.curl_for_request(r), language="bash", wrap_lines=True)
         st.caption(f"The key is left as ${variable}" + (" and the verification key as $UCHAT_VERIFY_TOKEN"
                                                         if entry.kind == "set webhook" else "")
                    + ": export it in your shell first; the real key is never shown here.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apichat import inspect
+from apichat.markdown import literal
 
 BOXES = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
          "error": (st.error, ":material/error:")}
@@ -15,4 +15,4 @@ def show(outcome) -> None:
     if outcome is None:
         return
     box, icon = BOXES[outcome.kind]
-    box(outcome.text + (f"  \n{inspect.literal(outcome.extra)}" if outcome.extra else ""), icon=icon)
+    box(outcome.text + (f"  \n{literal(outcome.extra)}" if outcome.extra else ""), icon=icon)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apichat import inspect, profiles
+from apichat import profiles
 from apichat.config import UCHAT_BASE_URL
+from apichat.markdown import literal
 from apichat.store import Store
 
 FIELDS = (  # field, label, secret, help
@@ -80,7 +81,7 @@ def new_profile_dialog(db: Store) -> None:
 
 @st.dialog("Delete profile")
 def delete_dialog(db: Store, name: str) -> None:
-    st.markdown(f"Delete the profile **{inspect.literal(name)}**?")
+    st.markdown(f"Delete the profile **{literal(name)}**?")
     st.caption("Its keys are forgotten here (the webhook stays set at UChat: remove it first if UChat should stop "
                "calling). Its conversations and the inspector's history stay readable.")
     if name == "env":
