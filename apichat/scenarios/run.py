@@ -230,7 +230,7 @@ class Runner:
             return self._judge(step, replies, None, None, None)
         message_id = self._send(step, conversation, contact, turn)
         sent = self.store.get_message(message_id)
-        turn.after_id, turn.sent_at = message_id, sent["created_at"]
+        turn.after_id = message_id
         timeout = step.timeout if step.timeout is not None else scenario.timeout if scenario.timeout is not None \
             else self.timeout
         if step.within is not None:
@@ -318,5 +318,4 @@ class _Turn:
     """The latest thing the contact sent, and the replies to it so far."""
 
     after_id: int | None = None
-    sent_at: float | None = None
     replies: list[dict] = field(default_factory=list)
