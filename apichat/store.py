@@ -52,7 +52,6 @@ def storable(text: str) -> str:
     return text
 
 
-NEXT_DELIVERY_ID = "(SELECT IFNULL(MAX(id), 0) + 1 FROM deliveries)"
 INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
     "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
@@ -616,7 +615,7 @@ class Store:
         return results
 
     def _accept_many(self, conn: sqlite3.Connection, items: list[_Webhook]) -> list[tuple[str, int, int | None]]:
-        """Store `items` as messages (or duplicates) with their deliveries: what `_accept` does, for many at once."""
+        """Store `items` as messages (or duplicates of one seen within 10 minutes) with their deliveries, at once."""
         now = _now()
         hashes = sorted({item.row[8] for item in items})
         # the newest earlier acceptance of each body per profile, while its contact has said nothing since
@@ -680,7 +679,7 @@ class Store:
             # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
             job.error = StaleProfiles(f"profiles changed (version {job.profiles_version} -> {version})")
             return None
-        return self._accept(conn, job)
+        return self._accept_many(conn, [job])[0]
 
     def _write_batch(self, batch: list[_Webhook | _Job]) -> None:
         """Write `batch` in one transaction; if that fails, each alone, so only a bad one fails."""
@@ -713,43 +712,6 @@ class Store:
             for job in batch:
                 if job.result is None and job.error is None:
                     job.error = RuntimeError(f"the store write was interrupted: {exc!r}")
-
-    def _accept(self, conn: sqlite3.Connection, item: _Webhook) -> tuple[str, int, int | None]:
-        row, profile, contact, conv_id = item.row, item.profile, item.contact, item.conv_id
-        # A copy is a duplicate only while the contact has said nothing since the first one: a bot
-        # that answers the same thing to a new question (help twice) must be shown twice.
-        earlier = conn.execute(
-            "SELECT d.message_id FROM deliveries d INDEXED BY deliveries_by_hash "  # the hash, not the time range
-            "JOIN messages m ON m.id = d.message_id "
-            "WHERE d.body_sha256 = ? AND d.received_at > ? AND d.profile = ? AND d.outcome = 'accepted' "
-            "AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = m.conversation "
-            "AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id DESC LIMIT 1",
-            (row[8], _now() - DUPLICATE_WINDOW_SECONDS, profile)).fetchone()
-        if earlier is not None:
-            duplicate = list(row)
-            duplicate[9], duplicate[11] = "duplicate", DUPLICATE_REASON
-            delivery = conn.execute(INSERT_DELIVERY.format(id="NULL"), (*duplicate, earlier[0])).lastrowid
-            return "duplicate", delivery, earlier[0]
-        if conv_id is None:
-            found = conn.execute("SELECT conv_id FROM conversations WHERE profile = ? AND contact_id = ? "
-                                 "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
-            conv_id = found[0] if found else 0
-        found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
-                             (profile, contact, conv_id)).fetchone()
-        conversation = found[0] if found else self._ensure_conversation(conn, profile, contact, conv_id)["id"]
-        now = _now()
-        # The message and its delivery point at each other. The delivery's id is chosen here
-        # (one above the largest) rather than read back, which saves an UPDATE per webhook;
-        # safe because this transaction holds the write lock.
-        message_id = conn.execute(
-            "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, reply_to, "
-            "delivery, created_at, updated_at) VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', "
-            "(SELECT MAX(id) FROM messages WHERE conversation = ? AND direction = 'out'), "
-            f"{NEXT_DELIVERY_ID}, ?, ?)",
-            (conversation, item.author, item.kind, item.text, item.data, item.raw, conversation, now,
-             now)).lastrowid
-        delivery = conn.execute(INSERT_DELIVERY.format(id=NEXT_DELIVERY_ID), (*row, message_id)).lastrowid
-        return "accepted", delivery, message_id
 
     def get_delivery(self, delivery_id: int) -> dict | None:
         return self._row("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))

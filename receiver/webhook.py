@@ -97,6 +97,12 @@ def refuse(status: int, reason: str, profile: str, raw: bytes | None, outcome: s
     deliver(status, outcome, reason, profile, raw, **extra)
     return jsonify(status="error", reason=reason), status
 
+def no_profile(name: str | None, raw: bytes | None, **extra):
+    """404 for a webhook URL naming no profile (or /webhook before any profile exists)."""
+    reason = f"no profile named {name!r}" if name else "no connection profile is set up yet"
+    return refuse(404, reason, name or "", raw, **extra)
+
+
 @bp.route("/webhook", methods=["GET", "POST"], defaults={"name": None})
 @bp.route("/webhook/<name>", methods=["GET", "POST"])
 def webhook(name: str | None):
@@ -116,16 +122,14 @@ def webhook(name: str | None):
         profiles = store.profiles(fresh=True)
         profile = profiles.lookup(name)
         if profile is None:
-            reason = f"no profile named {name!r}" if name else "no connection profile is set up yet"
-            return refuse(404, reason, name or "", raw)
+            return no_profile(name, raw)
 
     data, not_json = _json_body(raw) if raw else (None, "the body is empty")
     hub = _hub_params(raw, data)
     if hub:
         profile = store.profiles(fresh=True).lookup(name)  # a key may have been stored a moment ago
         if profile is None:
-            return refuse(404, f"no profile named {name!r}" if name else "no connection profile is set up yet",
-                          name or "", raw, kind="handshake")
+            return no_profile(name, raw, kind="handshake")
         return handshake(hub, profile, raw)
     if request.method == "GET":
         return refuse(400, "GET is only for the verification handshake (hub_mode, hub_verify_token, "
@@ -138,8 +142,7 @@ def webhook(name: str | None):
             profiles, fresh = store.profiles(fresh=True), True
             profile = profiles.lookup(name)
             if profile is None:
-                return refuse(404, f"no profile named {name!r}" if name else "no connection profile is set "
-                              "up yet", name or "", raw)
+                return no_profile(name, raw)
     return jsonify(status="error", reason="the connection profiles kept changing; send again"), 503
 
 def handshake(hub: dict[str, str], profile: dict, raw: bytes):
@@ -174,8 +177,7 @@ def message(requested: str | None, profile: dict, version: int, fresh: bool, raw
             current = store.profiles(fresh=True)
             profile, version = current.lookup(requested), current.version
             if profile is None:
-                return refuse(404, f"no profile named {requested!r}" if requested else "no connection profile "
-                              "is set up yet", requested or "", raw)
+                return no_profile(requested, raw)
         if fresh or not signing.verify(raw, header, profile["verify_key"]):
             reason = signing.diagnose(raw, header, profile["verify_key"], store.profiles().verification_keys())
             return refuse(401, reason, profile["name"], raw, **meta)
