@@ -12,6 +12,11 @@ SANDBOX_FLOW_KEY = "sandbox-flow-key"
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def is_shared_store(db: str | None) -> bool:
+    """True when APICHAT_DB names a database server others share (team mode), not a SQLite file here."""
+    return (db or "").strip().lower().startswith(("postgresql://", "postgres://"))
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message says which and why."""
 

@@ -11,6 +11,7 @@ from apichat.config import (
     Settings,
     SettingsError,
     env_profile_from,
+    is_shared_store,
     load_settings,
 )
 
@@ -111,3 +112,10 @@ def test_settings_replace_keeps_the_rest():
     with pytest.raises(TypeError):
         s.replace(no_such_setting=1)
     assert isinstance(t, Settings)
+
+
+@pytest.mark.parametrize(("db", "shared"), [("data/console.db", False), ("", False), (None, False),
+                                            ("postgresql://u:p@db:5432/apichat", True), ("postgres://db/x", True),
+                                            ("/srv/postgresql/console.db", False)])
+def test_which_stores_are_shared(db, shared):
+    assert is_shared_store(db) is shared

@@ -69,13 +69,6 @@ def test_a_shared_store_without_a_password_is_named_in_the_refusal():
     assert safety.exposure_warning("127.0.0.1", 8501, password_set=False, shared_store=True) is None
 
 
-@pytest.mark.parametrize(("db", "shared"), [("data/console.db", False), ("", False), (None, False),
-                                            ("postgresql://u:p@db:5432/apichat", True), ("postgres://db/x", True),
-                                            ("/srv/postgresql/console.db", False)])
-def test_which_stores_are_shared(db, shared):
-    assert safety.is_shared_store(db) is shared
-
-
 def test_ui_host_that_streamlit_does_not_use_is_pointed_out():
     assert safety.ui_host_notice(None, "127.0.0.1") is None
     assert safety.ui_host_notice("", "127.0.0.1") is None

@@ -10,7 +10,7 @@ from typing import NoReturn
 import streamlit as st
 
 from apichat import profiles
-from apichat.config import Settings, SettingsError, load_settings
+from apichat.config import Settings, SettingsError, is_shared_store, load_settings
 from apichat.services import ServiceStatus, ensure_service
 from apichat.store import Store, StoreUnavailable
 from ui import login, safety
@@ -50,7 +50,7 @@ def refuse_if_exposed(pages: list) -> None:
     """
     address, port = st.get_option("server.address"), st.get_option("server.port")
     warning = safety.exposure_warning(address, port, password_set=login.password_set(), lan_ip=_lan_ip(),
-                                      shared_store=safety.is_shared_store(os.environ.get("APICHAT_DB")))
+                                      shared_store=is_shared_store(os.environ.get("APICHAT_DB")))
     if warning is None:
         if notice := safety.ui_host_notice(os.environ.get("APICHAT_UI_HOST"), address):
             st.info(notice, icon=":material/info:")

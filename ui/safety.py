@@ -73,11 +73,6 @@ def _who(address: str | None, port: int, lan_ip: str | None) -> str:
             f"http://{md(host)}:{port})")
 
 
-def is_shared_store(db: str | None) -> bool:
-    """True when the store is a database server others use too (team mode), not this machine's SQLite file."""
-    return (db or "").strip().lower().startswith(("postgresql://", "postgres://"))
-
-
 def exposure_warning(address: str | None, port: int, *, password_set: bool, lan_ip: str | None = None,
                      shared_store: bool = False) -> str | None:
     """The blocking warning when the UI listens beyond this machine with no login; None when it may run.
