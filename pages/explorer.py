@@ -103,13 +103,11 @@ else:
 tab_map, tab_findings, tab_cov, tab_diff, tab_files = st.tabs(
     ["Map", f"Findings ({len(current.findings)})", "Coverage", "Diff", "Downloads"])
 with tab_map:
-    left, right = st.columns([3, 2], gap="medium")
-    with right, st.container(key="ex-detail"):
+    view.graph(current, selected=st.session_state.get("ex-state"))
+    st.caption("Red: broken or no reply · amber: dead end · orange: over a channel limit · octagons: presses that "
+               "got nothing · dashed: url and call buttons (not followed) · thick border: the state picked below.")
+    with st.container(key="ex-detail"):
         view.state_detail(current)
-    with left:
-        view.graph(current, selected=st.session_state.get("ex-state"))
-        st.caption("Red: broken or no reply · amber: dead end · orange: over a channel limit · octagons: presses that "
-                   "got nothing · dashed: url and call buttons (not followed).")
 with tab_findings:
     view.findings(current)
 with tab_cov:

@@ -84,9 +84,26 @@ def state_detail(m: explore.CrawlMap) -> None:
         st.session_state["ex-state"] = ids[0]
     sid = st.selectbox("State", ids, key="ex-state", format_func=lambda s: state_label(m, s),
                        help="Its messages as the chat shows them; press a button to go to the state it leads to.")
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        _messages(m, sid)
+    with right:
+        _about(m, sid)
+
+
+def _about(m: explore.CrawlMap, sid: str) -> None:
     state = m.states[sid]
     st.caption("Reached by: " + " → ".join(a.label for a in state.path) + f" · depth {state.depth} · seen "
                f"{state.visits}×")
+    for f in [f for f in m.findings if f.state == sid or (f.state is None and f.edge is not None
+                                                          and m.edges[f.edge].source == sid)]:
+        st.warning(f"**{f.kind.replace('_', ' ')}** — {f.message}", icon=":material/report:")
+    if state.links:
+        st.caption("Links (not followed): " + ", ".join(f"{x['title']} ({x['url']})" for x in state.links))
+
+
+def _messages(m: explore.CrawlMap, sid: str) -> None:
+    state = m.states[sid]
     now = time.time()
     for i, reply in enumerate(state.replies):
         row = {"id": f"ex-{sid}-{i}", "direction": "in", "author": reply.get("author", "bot"),
@@ -94,9 +111,6 @@ def state_detail(m: explore.CrawlMap) -> None:
                "raw": json.dumps(reply.get("raw")), "delivery": None, "status": ""}
         render.bot_message(row, None, False, lambda title, payload, s=sid: jump(m, s, title, payload),
                            lint_channels=tuple(m.channels))
-    for f in [f for f in m.findings if f.state == sid]:
-        st.warning(f"**{f.kind.replace('_', ' ')}** — {f.message}",
-                   icon=":material/report:")
 
 
 def findings(m: explore.CrawlMap) -> None:

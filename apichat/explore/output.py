@@ -76,7 +76,8 @@ def to_dot(m: CrawlMap, styles: dict[str, tuple[str, str]] | None = None, select
                        'fontcolor="#475569"];')
             out.append(f'  "{sid}" -> "{leaf}" [style=dashed, arrowhead=none];')
     for i, e in enumerate(m.edges):
-        label = _esc(_short(e.action.label, 24))
+        a = e.action
+        label = _esc(f"{_short(a.card, 16)} › {_short(a.title, 14)}" if a.card else _short(a.label, 24))
         if e.target is None:
             dead = f"x{i}"
             out.append(f'  "{dead}" [shape=octagon, label="{_esc(e.status.replace("_", " "))}", fillcolor="#fee2e2", '
