@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.e2e.axe import audit, explain
+
 
 def open_explorer(page):
     page.get_by_role("link", name="Explorer").click()
@@ -28,6 +30,9 @@ def test_a_crawl_draws_the_map_shows_a_state_and_its_findings(page):
     # pressing a button in the detail goes to the state it leads to
     detail.get_by_role("button", name="🎬 Media").click()
     expect(detail.get_by_test_id("stChatMessage").first).to_contain_text("Which kind of media should I send you?")
+    page.set_viewport_size({"width": 1400, "height": 3000})  # everything on screen: contrast is measured
+    ours = audit(page, "explorer: a finished crawl, its map and a state's detail")
+    assert not ours, explain(ours)
     page.get_by_role("tab", name="Findings").click()
     expect(page.get_by_text("lint 6 · limit 1")).to_be_visible()  # the menus of 4 and 8 buttons, on both channels
     expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
