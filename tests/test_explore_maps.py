@@ -105,3 +105,37 @@ def test_diff_of_two_bot_versions_names_what_was_added_changed_and_removed():
     styles = d.styles()
     assert styles[d.added[0]][0] == "#dcfce7"
     assert 'fillcolor="#dcfce7"' in to_dot(new, styles)
+
+
+def test_coverage_from_a_run_kept_in_history(tmp_path):
+    import json as _json
+
+    from apichat import outbox
+    from apichat.explore import trace_run
+    from apichat.payloads import parse_bot_message
+    from apichat.store import Store
+
+    m, _ = run(V1)
+    db = Store(str(tmp_path / "console.db"))
+    db.save_profile("p1")
+    contact = db.save_contact("ana-1", "Ana Tester")
+    conv = db.ensure_conversation("p1", "ana-1", 5)
+    run_id = db.start_scenario_run(scenario="Orders", path="orders.yaml", profile="p1", total_steps=2,
+                                   contact_id="ana-1", conversation=conv["id"])
+
+    def turn(position, kind, bodies, **fields):
+        sent = outbox.prepare(db, conv, contact, kind, **fields)
+        ids = []
+        for body in bodies:
+            raw = _json.dumps({"sender_id": "ana-1", "conv_id": 5, **body}).encode()
+            ids.append(db.accept_webhook(profile="p1", route="/webhook/p1", method="POST", headers={}, body=raw,
+                                         message=parse_bot_message(raw))[2])
+        db.add_scenario_result(run_id, position=position, line=position, label="", status="passed",
+                               detail={"sent_id": sent, "reply_ids": ids})
+
+    turn(1, "text", V1["send:hi"], text="hi")
+    turn(2, "postback", V1["postback:ORDERS"], title="Orders", payload="ORDERS")
+    trace = trace_run(m, db, db.get_scenario_run(run_id))
+    assert len(trace.edges) == 2 and not trace.left_at
+    cov = coverage(m, [trace])
+    assert sorted(m.states[s].preview for s in cov.states) == ["Hi! Pick one", "Your orders"]
