@@ -55,3 +55,14 @@ def test_the_inspector_detail_lists_the_limits_a_delivery_breaks(store):
     assert not at.exception
     warnings = [w.value.replace("\\", "") for w in at.warning if "Channel limits" in w.value]
     assert warnings and "messenger.elements" in warnings[0] and "whatsapp.list_rows" in warnings[0]
+
+
+def test_connect_stores_the_channels_a_profile_lints_for(store):
+    at = app_page("connect").run()
+    assert not at.exception
+    box = at.multiselect(key="cx-lint-p1")
+    assert box.value == ["messenger", "whatsapp"]
+    box.set_value(["whatsapp"]).run()
+    assert store.get_profile("p1")["lint_channels"] == "whatsapp"
+    at.multiselect(key="cx-lint-p1").set_value([]).run()
+    assert store.get_profile("p1")["lint_channels"] == ""
