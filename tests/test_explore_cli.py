@@ -85,6 +85,17 @@ def test_coverage_of_the_projects_scenarios_and_a_diff_with_itself(demo, capsys)
     assert capsys.readouterr().out.startswith("no difference: ")
 
 
+def test_coverage_by_replaying_a_scenario_against_the_sandbox(demo):
+    out, _ = demo
+    done = _explore("coverage", str(out / "map.json"), str(ROOT / "scenarios" / "products.yaml"), "--replay",
+                    "--settle", "0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed  Products carousel" in done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("states: ") and not first.startswith("states: 0/")
+    assert "Products carousel (run 1): " in done.stdout
+
+
 def test_bad_input_exits_2_with_a_reason(tmp_path, capsys):
     (tmp_path / "junk.json").write_text("{not json")
     assert main(["diff", str(tmp_path / "junk.json"), str(tmp_path / "junk.json")]) == 2

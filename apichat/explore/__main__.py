@@ -1,7 +1,7 @@
 """The bot explorer, headless.
 
     python -m apichat.explore run  [--profile NAME] [--start hi ...] [--depth 4] [--max-steps 300] --out DIR
-    python -m apichat.explore coverage DIR/map.json scenarios/
+    python -m apichat.explore coverage DIR/map.json scenarios/ [--replay [--profile NAME]]
     python -m apichat.explore diff OLD/map.json NEW/map.json
 
 `run` writes map.json, map.dot, report.md and scenarios/*.yaml under DIR. Without --profile it starts the
@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from .. import lint
-from ..scenarios import ScenarioError, TargetError, load_scenario, parse_duration, scenario_files, target_for
-from .coverage import coverage, coverage_text, trace_scenario
+from ..scenarios import Runner, ScenarioError, TargetError, load_scenario, parse_duration, scenario_files, target_for
+from .coverage import coverage, coverage_text, trace_run, trace_scenario
 from .crawl import Limits, crawl
 from .diff import diff_maps, diff_text
 from .model import FINDING_KINDS, load_map
@@ -109,12 +109,25 @@ def _coverage(args) -> int:
     if not files:
         print("no scenario files found in " + " ".join(args.paths), file=sys.stderr)
         return 2
-    traces = []
+    loaded = []
     for file in files:
         try:
-            traces.append(trace_scenario(m, load_scenario(file, str(file))))
+            loaded.append(load_scenario(file, str(file)))
         except ScenarioError as exc:
             print(f"INVALID {exc}", file=sys.stderr)
+    if not args.replay:
+        traces = [trace_scenario(m, s) for s in loaded]
+    else:  # run them for real, then walk each run (as kept in History) on the map
+        try:
+            with target_for(args.profile) as target:
+                traces = []
+                for scenario in loaded:
+                    result = Runner(target.store, target.profile, settle=args.settle).run(scenario)
+                    print(f"{result.status:7} {scenario.name}", file=sys.stderr, flush=True)
+                    traces.append(trace_run(m, target.store, target.store.get_scenario_run(result.run_id)))
+        except TargetError as exc:
+            print(f"cannot replay: {exc}", file=sys.stderr)
+            return 2
     print(coverage_text(m, coverage(m, traces)))
     return 0
 
@@ -155,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     cov = commands.add_parser("coverage", help="which states and edges scenario files exercise")
     cov.add_argument("map", metavar="MAP_JSON")
     cov.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    cov.add_argument("--replay", action="store_true", help="run the scenarios (kept in History) and walk what they "
+                                                           "did, instead of walking the files on the map")
+    cov.add_argument("--profile", help="with --replay: a profile of the console's store (default: a fresh sandbox)")
+    cov.add_argument("--settle", type=_seconds, default=1.0, help="with --replay: quiet period (default 1s)")
     dif = commands.add_parser("diff", help="compare two maps")
     dif.add_argument("old", metavar="OLD_MAP_JSON")
     dif.add_argument("new", metavar="NEW_MAP_JSON")
