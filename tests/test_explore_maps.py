@@ -105,6 +105,10 @@ def test_diff_of_two_bot_versions_names_what_was_added_changed_and_removed():
     styles = d.styles()
     assert styles[d.added[0]][0] == "#dcfce7"
     assert 'fillcolor="#dcfce7"' in to_dot(new, styles)
+    back = diff_maps(new, old)  # going back: the offers state is removed, drawn apart from the old map
+    assert [new.states[s].preview for s in back.removed] == ["20% off today, enjoy"]
+    dot = to_dot(old, back.styles(), removed=new, removed_ids=back.removed)
+    assert f'"removed-{back.removed[0]}" [label="removed\\n20% off today' in dot
 
 
 def test_coverage_from_a_run_kept_in_history(tmp_path):

@@ -32,11 +32,12 @@ def state_label(m: explore.CrawlMap, sid: str) -> str:
     return f"{sid} · {state.preview[:60]}" + (f"  [{', '.join(flags)}]" if flags else "")
 
 
-def graph(m: explore.CrawlMap, styles=None, selected: str | None = None, extra=None) -> None:
+def graph(m: explore.CrawlMap, styles=None, selected: str | None = None, old: explore.CrawlMap | None = None,
+          removed: list[str] | None = None) -> None:
     if not m.states and not m.edges:
         st.caption("No state yet.")
         return
-    st.graphviz_chart(explore.to_dot(m, styles, selected, extra), width="stretch")
+    st.graphviz_chart(explore.to_dot(m, styles, selected, removed=old, removed_ids=removed), width="stretch")
 
 
 def progress(job: runs.Crawl) -> None:
@@ -179,8 +180,8 @@ def diff(m: explore.CrawlMap, db_path: str) -> None:
         return
     d = explore.diff_maps(old, new)
     st.code(explore.diff_text(old, new, d), language=None, wrap_lines=True)
-    graph(new, d.styles())
-    st.caption("On the new map: green states were added, amber ones changed.")
+    graph(new, d.styles(), old=old, removed=d.removed)
+    st.caption("On the new map: green states were added, amber ones changed, dashed red ones (apart) removed.")
 
 
 def downloads(m: explore.CrawlMap, name: str) -> None:

@@ -51,7 +51,8 @@ def state_findings(m: CrawlMap) -> dict[str, list[str]]:
 
 
 def to_dot(m: CrawlMap, styles: dict[str, tuple[str, str]] | None = None, selected: str | None = None,
-           extra_edges: list[tuple[str, str, str, str]] | None = None) -> str:
+           extra_edges: list[tuple[str, str, str, str]] | None = None, removed: CrawlMap | None = None,
+           removed_ids: list[str] | None = None) -> str:
     """The map in DOT: states as boxes (text preview, kinds, buttons), edges labelled with what was pressed,
     findings coloured. `styles` overrides a state's (fill, border) (coverage, diff); `extra_edges` adds
     (source, target, label, colour) edges (a diff's removed ones)."""
@@ -86,6 +87,10 @@ def to_dot(m: CrawlMap, styles: dict[str, tuple[str, str]] | None = None, select
         else:
             colour = "#b91c1c" if e.status in ("unsupported", "cut") else "#64748b"
             out.append(f'  "{e.source}" -> "{e.target}" [label="{label}", color="{colour}"];')
+    for sid in removed_ids or []:  # a diff's removed states, drawn from the old map, dashed red, apart
+        if removed is not None and sid in removed.states:
+            out.append(f'  "removed-{sid}" [label="removed\\n{state_label(removed, sid)}", fillcolor="#fee2e2", '
+                       'color="#b91c1c", style="rounded,filled,dashed"];')
     for source, target, label, colour in extra_edges or []:
         out.append(f'  "{source}" -> "{target}" [label="{_esc(label)}", color="{colour}", fontcolor="{colour}", '
                    'style=dashed];')
