@@ -37,7 +37,9 @@ def graph(m: explore.CrawlMap, styles=None, selected: str | None = None, old: ex
     if not m.states and not m.edges:
         st.caption("No state yet.")
         return
-    st.graphviz_chart(explore.to_dot(m, styles, selected, removed=old, removed_ids=removed), width="stretch")
+    alt = (f"Map of the bot: {len(m.states)} states, {len(m.edges)} presses, {len(m.findings)} findings "
+           "(the same in text: Findings tab and report.md)")
+    st.graphviz_chart(explore.to_dot(m, styles, selected, removed=old, removed_ids=removed), width="stretch", alt=alt)
 
 
 def progress(job: runs.Crawl) -> None:
