@@ -156,4 +156,8 @@ MIGRATIONS = [
     CREATE TRIGGER default_profile_deleted AFTER DELETE ON settings WHEN OLD.key = 'default_profile'
         BEGIN UPDATE profile_version SET version = version + 1; END;
     """,
+    # 6: which channels' limits the lint checks this profile's bot messages against (apichat/lint.py)
+    """
+    ALTER TABLE profiles ADD COLUMN lint_channels TEXT NOT NULL DEFAULT 'messenger,whatsapp';
+    """,
 ]

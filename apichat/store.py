@@ -29,7 +29,7 @@ BODY_CAP_BYTES = 1024 * 1024
 REJECTED_BODY_CAP_BYTES = 64 * 1024
 TEXT_CAP_CHARS = 64 * 1024
 PROFILE_FIELDS = ("base_url", "partner_key", "workspace_id", "flow_key", "verify_key",
-                  "bot_url", "webhook_url", "webhook_status")
+                  "bot_url", "webhook_url", "webhook_status", "lint_channels")
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 
 

@@ -7,8 +7,8 @@ from functools import partial
 
 import streamlit as st
 
+from apichat import lint, outbox, transcript
 from apichat import media as uploads
-from apichat import outbox, transcript
 from apichat.payloads import MEDIA_KINDS, file_type_for
 from ui import a11y, contacts, context, live, render
 from ui.html import CSS
@@ -145,7 +145,7 @@ def draw(rows: list[dict], known: dict[int, dict]) -> None:
         reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
         if row["reply_to"] and reply_to is None:
             reply_to = known[row["reply_to"]] = db.get_message(row["reply_to"]) or {}
-        render.bot_message(row, reply_to or None, demo, send_postback, row["id"] in announce)
+        render.bot_message(row, reply_to or None, demo, send_postback, row["id"] in announce, lint.channels_of(profile))
 
 
 # The thread is drawn in two parts: the settled part once per full run, and the tail (messages that

@@ -128,6 +128,7 @@ with where, st.container(border=True, key="cx-webhook"):
             remember(name, profiles.check_webhook_url(db, settings, name), slot="check")
         st.rerun()
     notice.show(st.session_state.get(f"cx-check-{name}"))
+    form.lint_channels(db, profile)
 
 with keys, st.container(border=True, key="cx-keys"):
     st.markdown("**Keys**")

@@ -35,6 +35,8 @@ CSS = """
 #stMain:focus-visible { outline: 2px solid #2563eb !important; outline-offset: -2px; }
 .acc-text { white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.45; }
 .acc-meta { color: #57534e; font-size: 0.78rem; }
+.acc-lint { color: #92400e; font-size: 0.78rem; } .acc-lint summary { cursor: pointer; }
+.acc-lint ul { margin: 0.2rem 0 0 1rem; padding: 0; }
 .acc-meta .acc-failed { color: #b91c1c; font-weight: 600; }
 .acc-meta .acc-sending { color: #b45309; }
 .acc-note { background: #fff8db; border: 1px dashed #d4a72c; border-radius: 8px; padding: 0.5rem 0.75rem; }

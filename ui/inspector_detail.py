@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from apichat import inspection, rows
+from apichat import inspection, lint, rows
 from apichat.markdown import literal
 from ui import context
 
@@ -160,6 +160,7 @@ def delivery_detail(d: dict) -> None:
         link_to_message(d["message_id"], "Became")
     if d["outcome"] == "rejected":
         st.caption("Rejected deliveries never reach the chat.")
+    lint_block(d)
     replay_block(d)
     body_tab, headers_tab, curl_tab = st.tabs(["Body", "Headers", "curl"])
     with body_tab:
@@ -169,6 +170,21 @@ def delivery_detail(d: dict) -> None:
         st.json(rows.headers_of(d), expanded=True)
     with curl_tab:
         curl_block(d)
+
+
+def lint_block(d: dict) -> None:
+    """The channel limits the message this delivery became breaks (the profile's channels)."""
+    db = context.store()
+    message = db.get_message(d["message_id"]) if d["message_id"] and d["outcome"] == "accepted" else None
+    if not message or message["direction"] != "in":
+        return
+    channels = lint.channels_of(db.get_profile(d["profile"] or ""))
+    findings = lint.lint_message(rows.data_of(message), channels)
+    if findings:
+        st.warning("**Channel limits** (" + ", ".join(channels) + "):  \n" +
+                   "  \n".join(literal(f.message) for f in findings), icon=":material/rule:")
+    elif channels:
+        st.caption(f"Channel limits: none broken ({', '.join(channels)}).")
 
 
 def curl_block(d: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apichat import profiles
+from apichat import lint, profiles
 from apichat.config import UCHAT_BASE_URL
 from apichat.markdown import literal
 from apichat.store import Store
@@ -94,3 +94,17 @@ def delete_dialog(db: Store, name: str) -> None:
             st.rerun()
         if st.button("Cancel", key="cx-delete-no"):
             st.rerun()
+
+
+def lint_channels(db: Store, profile: dict) -> None:
+    """Which channels' limits the chat, the Inspector and the explorer check this profile's bot messages against."""
+    name = profile["name"]
+    labels = {"messenger": "Facebook Messenger", "whatsapp": "WhatsApp"}
+
+    def save() -> None:
+        db.save_profile(name, lint_channels=",".join(st.session_state[f"cx-lint-{name}"]))
+
+    st.multiselect("Lint bot messages for", list(lint.CHANNELS), default=list(lint.channels_of(profile)),
+                   format_func=labels.get, key=f"cx-lint-{name}", on_change=save,
+                   help="Messages that break these channels' limits (button count, title length, carousel size…) "
+                        "get a small warning in the chat and the Inspector. None: no lint.")

@@ -8,6 +8,7 @@ from datetime import datetime
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from apichat import lint
 from apichat.media import guess_type
 from apichat.payloads import safe_url
 from apichat.rows import data_of, raw_of
@@ -111,7 +112,18 @@ def cards(items: list[dict], ratio: str, key: str, on_postback) -> None:
                 buttons(card.get("buttons") or [], f"{key}-{i}", on_postback)
 
 
-def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, announce: bool = False) -> None:
+def lint_note(data: dict, channels) -> None:
+    """A small warning under a bot message that breaks the limits of a channel the profile lints for."""
+    findings = lint.lint_message(data, channels)
+    if findings:
+        lines = "".join(f"<li>{esc(f.message)}</li>" for f in findings)
+        st.html(f'<details class="acc-lint"><summary>⚠ {len(findings)} channel limit'
+                f'{"s" if len(findings) > 1 else ""} broken: {esc(", ".join(dict.fromkeys(f.rule for f in findings)))}'
+                f'</summary><ul>{lines}</ul></details>')
+
+
+def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, announce: bool = False,
+                lint_channels=()) -> None:
     data = data_of(row)
     private = data.get("private")
     if demo and (private or (row["kind"] == "unsupported" and not data.get("text"))):
@@ -139,6 +151,8 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, annou
             media(data.get("media") or [])
             if data.get("quick_replies"):
                 buttons(data["quick_replies"], f"qr-{key}", on_postback)
+        if not demo and lint_channels:
+            lint_note(data, lint_channels)
         meta_line(row, reply_to, demo, data, announce)
 
 

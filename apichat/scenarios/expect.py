@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..rows import data_of
-from .match import CardsMatch, ListMatch, TextMatch, assign
+from .match import CardsMatch, LintMatch, ListMatch, TextMatch, assign
 from .nodes import quote
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Matcher:
     quick_replies: ListMatch | None = None
     cards: CardsMatch | None = None
     media: dict[str, TextMatch] = field(default_factory=dict)
+    lint: LintMatch | None = None
     negate: Matcher | None = None
     source: Any = None  # the YAML value, to show as "expected"
 
@@ -83,6 +84,10 @@ class Matcher:
             if not any(matcher.ok(u) for u in urls):
                 shown = ", ".join(f"{m.get('kind')} {m.get('url')}" for m in media) or "no media"
                 out.append(Mismatch(kind, str(matcher), shown))
+        if self.lint is not None:
+            broken = self.lint.broken(data)
+            if broken:
+                out.append(Mismatch("lint", str(self.lint), "; ".join(f.message for f in broken)))
         if self.negate is not None and not self.negate.mismatches(reply):
             out.append(Mismatch("not", f"not {self.negate.describe()}", "it does"))
         return out
@@ -105,6 +110,7 @@ class Expectation:
 
     matcher: Matcher
     absent: bool = False
+    each: bool = False  # `- lint: …` alone: every reply must match
 
     @property
     def line(self) -> int:
@@ -164,7 +170,7 @@ def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
         noun = "reply" if str(step.messages) == "1" else "replies"
         failures.append(Failure(step.line, f"expected {step.messages} {noun}, {len(replies)} arrived",
                                 [Mismatch("messages", str(step.messages), str(len(replies)))]))
-    wanted = [e for e in step.expect if not e.absent]
+    wanted = [e for e in step.expect if not e.absent and not e.each]
     if step.any_order:
         missing = [e for e in wanted if not any(not e.matcher.mismatches(r) for r in replies)]
         failures += [_missing(e, replies, replies) for e in missing]
@@ -181,6 +187,13 @@ def evaluate(step: Step, replies: list[dict]) -> list[Failure]:
             else:
                 position = found + 1
     for expectation in step.expect:
+        if expectation.each:
+            for number, reply in enumerate(replies, 1):
+                rows = expectation.matcher.mismatches(reply)
+                if rows:
+                    failures.append(Failure(expectation.line, f"reply {number} of {len(replies)} "
+                                            f"({reply_summary(reply)}) is not {expectation.describe()}", rows,
+                                            reply["id"]))
         if expectation.absent:
             for number, reply in enumerate(replies, 1):
                 if not expectation.matcher.mismatches(reply):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import lint
 from .nodes import quote
 
 
@@ -151,3 +152,19 @@ class CountMatch:
             return str(self.exactly)
         return " and ".join(p for p in (f"at least {self.min}" if self.min is not None else "",
                                         f"at most {self.max}" if self.max is not None else "") if p)
+
+
+@dataclass
+class LintMatch:
+    """`lint: clean`, or the rules (or whole channels) allowed to fail, on the channels given (default all)."""
+
+    allow: list[str] = field(default_factory=list)
+    channels: tuple[str, ...] | None = None
+
+    def broken(self, data: dict) -> list:
+        found = lint.lint_message(data, self.channels if self.channels is not None else lint.DEFAULT_CHANNELS)
+        return [f for f in found if not lint.allowed(f, self.allow)]
+
+    def __str__(self) -> str:
+        text = "clean" + (f" except {', '.join(self.allow)}" if self.allow else "")
+        return text + (f" on {', '.join(self.channels)}" if self.channels is not None else "")

@@ -6,17 +6,19 @@ import re
 
 import yaml
 
+from .. import lint
 from ..payloads import MEDIA_KINDS, MESSAGE_KINDS
 from . import nodes
 from .expect import Expectation, Matcher
-from .match import ButtonSpec, CardsMatch, CountMatch, ListMatch, TextMatch
+from .match import ButtonSpec, CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
 from .nodes import NodeError, line_of, quote
 
-MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "not")
+MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "lint", "not")
 TEXT_KEYS = ("equals", "contains", "matches", "starts_with", "ends_with", "not")
 LIST_KEYS = ("exactly", "any_order", "include", "exclude", "count")
 BUTTON_KEYS = ("title", "payload", "url", "type")
 CARDS_KEYS = ("count", "titles", "ratio")
+LINT_KEYS = ("allow", "channels")
 
 
 def _text_match(node: yaml.Node, what: str) -> TextMatch:
@@ -110,6 +112,33 @@ def _cards(node: yaml.Node, what: str) -> CardsMatch:
     return match
 
 
+def _names(node: yaml.Node, what: str, known) -> list[str]:
+    names = [nodes.string(v, what) for v in nodes.items(node)]
+    for name, item in zip(names, nodes.items(node), strict=True):
+        if name not in known:
+            raise NodeError(item, f"{what}: unknown {quote(name)}; use {', '.join(known)}")
+    return names
+
+
+def _lint(node: yaml.Node, what: str) -> LintMatch:
+    """`lint: clean`, `lint: [rule or channel, …]` (allowed to fail), or `{allow: […], channels: […]}`."""
+    known = (*lint.CHANNELS, *lint.RULES)
+    if isinstance(node, yaml.ScalarNode):
+        if nodes.string(node, what) != "clean":
+            raise NodeError(node, f"{what} must be clean, a list of the rules allowed to fail, or a mapping with "
+                                  f"{' and '.join(LINT_KEYS)}; got {quote(node.value)}")
+        return LintMatch()
+    if isinstance(node, yaml.SequenceNode):
+        return LintMatch(allow=_names(node, what, known))
+    fields = nodes.mapping(node, what, LINT_KEYS)
+    match = LintMatch()
+    if "allow" in fields:
+        match.allow = _names(fields["allow"][1], f"{what}.allow", known)
+    if "channels" in fields:
+        match.channels = tuple(_names(fields["channels"][1], f"{what}.channels", lint.CHANNELS))
+    return match
+
+
 def _matcher(node: yaml.Node, what: str) -> Matcher:
     fields = nodes.mapping(node, what, MATCHER_KEYS)
     if not fields:
@@ -135,6 +164,8 @@ def _matcher(node: yaml.Node, what: str) -> Matcher:
             m.cards = _cards(value, label)
         elif key in MEDIA_KINDS:
             m.media[key] = _text_match(value, label)
+        elif key == "lint":
+            m.lint = _lint(value, label)
         else:
             m.negate = _matcher(value, label)
     return m
@@ -149,6 +180,8 @@ def expectations(node: yaml.Node) -> list[Expectation]:
             inner.line = line_of(item)
             inner.source = nodes.value_of(item)
             out.append(Expectation(inner, absent=True))
+        elif isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "lint":
+            out.append(Expectation(_matcher(item, "expect"), each=True))  # every reply of the step
         else:
             out.append(Expectation(_matcher(item, "expect")))
     return out

@@ -29,7 +29,8 @@ def _url_expectation(url: str):
     return url
 
 
-def _expectation_for(row: dict) -> dict:
+def expectation_for(row: dict) -> dict:
+    """What a reply (a message row, or any dict with kind, author and data) must look like, as a recording says it."""
     data = data_of(row)
     out: dict = {}
     if data.get("private"):
@@ -76,6 +77,17 @@ def _action_for(row: dict, earlier: list[dict]) -> dict | None:
     return None
 
 
+def recorded_step(action: dict, replies: list[dict], last_reply: float | None) -> dict:
+    """A step as recordings write it: the action, what each reply looked like, how many, and a latency budget of
+    twice the last reply's time (at least 3 s)."""
+    step = dict(action)
+    if replies:
+        step["expect"] = [expectation_for(r) for r in replies]
+        step["messages"] = len(replies)
+        step["within"] = f"{max(3, math.ceil((last_reply or 0) * 2))}s"
+    return step
+
+
 def record_conversation(store: Store, conversation: int, name: str | None = None) -> str:
     """A conversation as a scenario (YAML text) whose expectations are what the bot actually said."""
     conv = store.get_conversation(conversation)
@@ -102,13 +114,7 @@ def record_conversation(store: Store, conversation: int, name: str | None = None
             replies.append(rows[i])
             i += 1
         seen += replies
-        step = dict(action)
-        if replies:
-            step["expect"] = [_expectation_for(r) for r in replies]
-            step["messages"] = len(replies)
-            last = replies[-1]["created_at"] - row["created_at"]
-            step["within"] = f"{max(3, math.ceil(last * 2))}s"
-        steps.append(step)
+        steps.append(recorded_step(action, replies, replies[-1]["created_at"] - row["created_at"] if replies else None))
     if not steps:
         raise ValueError("this conversation has no message from the contact to replay")
     doc: dict = {"name": name or f"Recorded conversation {conv['conv_id']}"}

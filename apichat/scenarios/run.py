@@ -150,8 +150,10 @@ class Runner:
 
     def __init__(self, store: Store, profile: dict, *, settle: float = DEFAULT_SETTLE,
                  timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, deliver: Callable | None = None,
-                 on_step: Callable[[RunResult, StepResult], None] | None = None, batch: str = "", keep: bool = True):
+                 on_step: Callable[[RunResult, StepResult], None] | None = None, batch: str = "", keep: bool = True,
+                 turn_limit: float | None = None):
         self.store, self.profile = store, profile
+        self.turn_limit = turn_limit  # the longest a turn may last when the bot keeps talking (default timeout + 60 s)
         self.settle, self.timeout, self.poll = settle, timeout, poll
         self.deliver = deliver or outbox.deliver
         self.on_step, self.batch, self.keep = on_step, batch, keep
@@ -288,7 +290,7 @@ class Runner:
         replies: list[dict] = []
         last_id, start = after_id, time.monotonic()
         newest = start
-        hard_stop = start + max(timeout, settle) + 60  # a bot that never stops talking
+        hard_stop = start + (self.turn_limit or max(timeout, settle) + 60)  # a bot that never stops talking
         while True:
             rows = self.store.messages_since(conversation, last_id, 1000)
             now = time.monotonic()
