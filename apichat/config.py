@@ -6,10 +6,17 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from .redact import masked_url
+
 UCHAT_BASE_URL = "https://www.uchat.com.au"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 SANDBOX_FLOW_KEY = "sandbox-flow-key"
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def is_database_url(target: str) -> bool:
+    """True when APICHAT_DB names a PostgreSQL database (team mode) rather than a SQLite file."""
+    return str(target).strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 class SettingsError(ValueError):
@@ -66,6 +73,16 @@ class Settings:
     poll_seconds: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
     env_profile: EnvProfile | None = field(default=None)
+
+    @property
+    def store_shared(self) -> bool:
+        """True when the store is a PostgreSQL database that receivers and consoles on several hosts share."""
+        return is_database_url(self.db_path)
+
+    @property
+    def db_label(self) -> str:
+        """APICHAT_DB as it may be shown or logged: a database URL's password masked."""
+        return masked_url(self.db_path)
 
     @property
     def receiver_url(self) -> str:
