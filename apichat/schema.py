@@ -309,4 +309,22 @@ PG_MIGRATIONS = [
     CREATE TRIGGER default_profile_deleted AFTER DELETE ON settings FOR EACH ROW
         WHEN (OLD.key = 'default_profile') EXECUTE FUNCTION apichat_bump_profile_version();
     """,
+    # 2: "something changed in conversation N" and "a delivery arrived for profile P", pushed by the database
+    # itself on commit (whichever receiver or console wrote it), so a reader waits instead of polling
+    """
+    CREATE FUNCTION apichat_notify_message() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('apichat_messages', NEW.conversation::text);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER messages_notify AFTER INSERT OR UPDATE ON messages
+        FOR EACH ROW EXECUTE FUNCTION apichat_notify_message();
+    CREATE FUNCTION apichat_notify_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('apichat_deliveries', NEW.profile);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER deliveries_notify AFTER INSERT ON deliveries
+        FOR EACH ROW EXECUTE FUNCTION apichat_notify_delivery();
+    """,
 ]

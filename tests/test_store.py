@@ -287,6 +287,27 @@ def test_a_writer_never_blocks_a_reader(store_target):
         assert seen and [m["text"] for m in seen[0][0]] == ["committed"] and seen[0][1] is None
 
 
+def test_a_reader_waiting_for_new_messages_wakes_on_a_commit_by_another_store(store_target):
+    """What the chat's live tail waits on in team mode: PostgreSQL's NOTIFY, or SQLite's indexed look."""
+    s, other = Store(store_target), Store(store_target)  # two processes, as far as the database can tell
+    conversation = s.ensure_conversation("p", "c1", 123)["id"]
+    elsewhere = s.ensure_conversation("p", "c2", 1)["id"]
+    first = s.add_contact_message(conversation, "text", "hello", {}, {})
+    assert s.wait_for_messages(conversation, 0, 0) is True  # already there: no wait
+    assert s.wait_for_messages(conversation, first, 0.1) is False
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(s.wait_for_messages(conversation, first, 60)))
+    waiter.start()
+    other.add_contact_message(elsewhere, "text", "another conversation", {}, {})
+    waiter.join(0.3)
+    assert waiter.is_alive() and not woke  # a message elsewhere does not end the wait
+    webhook(other, reply("the answer"))
+    waiter.join(60)
+    assert woke == [True]
+    if s.shared:
+        assert s.listener().received >= 2  # told by the database, not found by polling
+
+
 def test_concurrent_writers_lose_nothing(store_target):
     s = Store(store_target)
     s.save_profile("p")

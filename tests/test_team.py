@@ -52,9 +52,9 @@ def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start
             marker = f"s{sender}-{count}"
             statuses = []
             if count % 10 == 0:  # the same webhook delivered to both receivers at once (a retry, a proxy)
-                both = [threading.Thread(target=lambda u=u: statuses.append(post(requests.Session(), u,
-                                                                                 body_of(marker))))
-                        for u in urls]
+                body = body_of(marker)
+                both = [threading.Thread(target=lambda u=u, out=statuses, body=body: out.append(
+                    post(requests.Session(), u, body))) for u in urls]
                 for thread in both:
                     thread.start()
                 for thread in both:

@@ -546,6 +546,32 @@ class Store:
                           (conversation, before_id if before_id is not None else 2**62, limit))
         return rows[::-1]
 
+    def wait_for_messages(self, conversation: int, after_id: int, timeout: float) -> bool:
+        """True as soon as `conversation` has a message newer than `after_id`; False after `timeout` seconds.
+
+        On PostgreSQL the wait is woken by the database's NOTIFY when any host commits one; on SQLite it is
+        the indexed look repeated every WAIT_STEP_SECONDS (one process's file: nothing to be told by).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            mark = self._change_mark(conversation)  # taken before the look: a commit after it is not missed
+            if self.conn.execute("SELECT 1 FROM messages WHERE conversation = ? AND id > ? LIMIT 1",
+                                 (conversation, after_id)).fetchone() is not None:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._wait_for_change(conversation, mark, min(left, self.WAIT_STEP_SECONDS))
+
+    WAIT_STEP_SECONDS = 0.05
+
+    def _change_mark(self, conversation: int):
+        """Something that moves when `conversation` changes (PostgreSQL: a count of its notifications)."""
+        return None
+
+    def _wait_for_change(self, conversation: int, mark, seconds: float) -> None:
+        time.sleep(seconds)
+
     def message_changes(self, conversation: int, ids: list[int], since: float) -> list[dict]:
         """Messages among `ids` whose status changed after `since` (delivery states)."""
         if not ids:

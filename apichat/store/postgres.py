@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from functools import lru_cache
 
 import psycopg
@@ -106,14 +108,29 @@ class Connection:
     def execute(self, sql: str, params=()):
         if self._trace is not None:
             self._trace(sql)
+        # outside a transaction a statement that met a lost connection (the server restarted since this
+        # thread last asked) is tried once more on a new one: only reads run there, and BEGIN
+        idle = self.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         try:
-            if params:
-                return self.raw.execute(translate(sql), [_clean(value) for value in params])
-            return self.raw.execute(translate(sql, False))
+            return self._run(sql, params)
+        except psycopg.OperationalError as exc:
+            if not (self.raw.broken or self.raw.closed or isinstance(exc, _LOST)):
+                raise
+            if not idle or self.pid != os.getpid():
+                raise self._store.unavailable(exc) from exc
+        self.raw.close()
+        self.raw = self._store._connect()
+        try:
+            return self._run(sql, params)
         except psycopg.OperationalError as exc:
             if self.raw.broken or self.raw.closed or isinstance(exc, _LOST):
                 raise self._store.unavailable(exc) from exc
             raise
+
+    def _run(self, sql: str, params):
+        if params:
+            return self.raw.execute(translate(sql), [_clean(value) for value in params])
+        return self.raw.execute(translate(sql, False))
 
     def set_trace_callback(self, callback) -> None:
         """Call `callback(sql)` with every statement as Store wrote it (tests count statements this way)."""
@@ -128,6 +145,58 @@ class Connection:
             _INHERITED.append(self)
         else:
             self.raw.close()
+
+
+class Listener(threading.Thread):
+    """One LISTEN connection per process: counts the notifications of each conversation and wakes the
+    readers waiting on it. Lost, it reconnects by itself; meanwhile readers fall back to looking every
+    WAIT_STEP_SECONDS, and every count moves on reconnection (anything may have happened meanwhile)."""
+
+    def __init__(self, conninfo: str):
+        super().__init__(name="store-listener", daemon=True)
+        self.conninfo = conninfo
+        self.changed = threading.Condition()
+        self.counts: dict[int, int] = {}
+        self.epoch = 0  # moves on every (re)connection
+        self.listening = threading.Event()
+        self.received = 0
+
+    def mark(self, conversation: int) -> tuple[int, int]:
+        with self.changed:
+            return self.epoch, self.counts.get(conversation, 0)
+
+    def wait(self, conversation: int, mark: tuple[int, int], seconds: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: (self.epoch, self.counts.get(conversation, 0)) != mark, seconds)
+
+    def run(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10,
+                                     application_name="apichat-listener") as conn:
+                    conn.execute("LISTEN apichat_messages")
+                    with self.changed:
+                        self.epoch += 1
+                        self.changed.notify_all()
+                    self.listening.set()
+                    pause = 0.1
+                    for note in conn.notifies():
+                        with self.changed:
+                            self.received += 1
+                            try:
+                                conversation = int(note.payload)
+                            except ValueError:
+                                continue
+                            if len(self.counts) > 100_000:
+                                self.counts.clear()
+                                self.epoch += 1
+                            self.counts[conversation] = self.counts.get(conversation, 0) + 1
+                            self.changed.notify_all()
+            except Exception:  # noqa: BLE001 - the server went away: readers poll until it is back
+                self.listening.clear()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 class PostgresStore(Store):
@@ -168,6 +237,9 @@ class PostgresStore(Store):
         return StoreUnavailable(self.label, why, message=message)
 
     def _open(self) -> Connection:
+        return Connection(self._connect(), self)
+
+    def _connect(self) -> psycopg.Connection:
         try:
             raw = psycopg.connect(self._conninfo, autocommit=True, row_factory=_row_factory, connect_timeout=10,
                                   application_name="apichat")
@@ -178,7 +250,7 @@ class PostgresStore(Store):
                                    message=f"APICHAT_DB {self.label} is not a usable PostgreSQL URL: "
                                            f"{_one_line(exc)}") from None
         self._ever_connected = True
-        return Connection(raw, self)
+        return raw
 
     _ever_connected = False
 
@@ -263,3 +335,32 @@ class PostgresStore(Store):
         if table not in ("profiles", "settings", "contacts"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
                          "HAVING MAX(id) IS NOT NULL")
+
+    # ------------------------------------------------------------ waiting for new messages (LISTEN/NOTIFY)
+
+    WAIT_STEP_SECONDS = 1.0  # a look at least this often, should a notification be lost with its connection
+    _listeners: dict[tuple[int, str], Listener] = {}
+    _listeners_lock = threading.Lock()
+
+    def listener(self) -> Listener:
+        """This process's listener on this database (started on first use; a forked child starts its own)."""
+        key = (os.getpid(), self._conninfo)
+        listener = self._listeners.get(key)
+        if listener is None:
+            with self._listeners_lock:
+                listener = self._listeners.get(key)
+                if listener is None:
+                    listener = self._listeners[key] = Listener(self._conninfo)
+                    listener.start()
+                    listener.listening.wait(5)  # so a commit right after this call is heard
+        return listener
+
+    def _change_mark(self, conversation: int):
+        return self.listener().mark(conversation)
+
+    def _wait_for_change(self, conversation: int, mark, seconds: float) -> None:
+        listener = self.listener()
+        if listener.listening.is_set():
+            listener.wait(conversation, mark, seconds)
+        else:
+            time.sleep(min(seconds, Store.WAIT_STEP_SECONDS))
