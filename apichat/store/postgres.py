@@ -204,7 +204,7 @@ class PostgresStore(Store):
 
     BACKEND = "postgresql"
     shared = True
-    BEGIN_WRITE = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    BEGIN_WRITE = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)  # one round trip
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     errors = (psycopg.Error,)
 
