@@ -85,6 +85,12 @@ class Settings:
         return masked_url(self.db_path)
 
     @property
+    def data_dir(self) -> str:
+        """The folder for the services' logs and the sandbox's state: the SQLite store's, or in team mode the
+        media folder's parent (a database URL names no folder of this machine)."""
+        return os.path.dirname(os.path.abspath(self.media_dir if self.store_shared else self.db_path))
+
+    @property
     def receiver_url(self) -> str:
         host = "127.0.0.1" if self.receiver_host in ("0.0.0.0", "::", "") else self.receiver_host
         return f"http://{host}:{self.receiver_port}"

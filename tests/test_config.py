@@ -111,3 +111,13 @@ def test_settings_replace_keeps_the_rest():
     with pytest.raises(TypeError):
         s.replace(no_such_setting=1)
     assert isinstance(t, Settings)
+
+
+def test_a_database_url_is_team_mode_shown_masked_with_a_local_folder_for_logs():
+    url = "postgresql://qa:s3cret-pass@db.internal:5432/apichat"
+    team = load_settings({"APICHAT_DB": url, "APICHAT_MEDIA_DIR": "/srv/console/media"})
+    assert team.store_shared and team.db_path == url
+    assert team.db_label == "postgresql://qa:••••••@db.internal:5432/apichat"
+    assert team.data_dir == "/srv/console"  # logs beside the media, never a folder named after the URL
+    alone = load_settings({"APICHAT_DB": "/tmp/x/console.db"})
+    assert not alone.store_shared and alone.db_label == "/tmp/x/console.db" and alone.data_dir == "/tmp/x"

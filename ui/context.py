@@ -153,7 +153,7 @@ def sender_pool() -> ThreadPoolExecutor:
 def services() -> dict[str, ServiceStatus]:
     """Start (or reuse) the receiver and the sandbox once per Streamlit server; connect the first profile."""
     cfg = settings()
-    data_dir = os.path.dirname(os.path.abspath(cfg.db_path))
+    data_dir = cfg.data_dir
     env = dict(os.environ)
     found = {"receiver": ensure_service(
         "receiver", "receiver", cfg.receiver_url, "apichat-receiver",
