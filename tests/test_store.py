@@ -752,3 +752,27 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
                                                r"restart the console or point APICHAT_DB at a store"):
         Store(str(path))
     assert path.read_text().startswith("these are my notes")
+
+
+# ---------------------------------------------------------------- PostgreSQL only
+
+def test_postgresql_connections_of_finished_threads_serve_the_next_ones(pg_cluster):
+    """Streamlit runs every poll on a new thread: each would log in anew (SCRAM) without this."""
+    s = Store(pg_cluster.new_database())
+    conversation = s.ensure_conversation("p", "c1", 1)["id"]
+    backends = []
+
+    def poll():
+        s.messages_since(conversation, 0)
+        backends.append(s.conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+    for _ in range(20):
+        thread = threading.Thread(target=poll)
+        thread.start()
+        thread.join(30)
+        del thread
+    assert len(backends) == 20 and len(set(backends)) <= 2, backends
+    busy = s.conn  # a thread that still runs keeps its own
+    other = in_new_thread(lambda: s.conn)
+    assert busy is not other
+    s.close()
