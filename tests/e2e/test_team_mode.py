@@ -43,7 +43,7 @@ def test_a_console_on_postgresql_shows_replies_stored_by_any_receiver(browser, p
         bot_message_with(tab, "An agent answering from the other host")
         assert url.split("@")[0].split(":")[-1] not in console.output()  # the password is never logged
         (ROOT / "test-results").mkdir(exist_ok=True)
-        tab.screenshot(path=str(ROOT / "test-results" / "team-mode.png"))  # docs/team-mode.png was taken so
+        tab.screenshot(path=str(ROOT / "test-results" / "team-mode.png"))  # how docs/team-mode.png was taken
     finally:
         tab.context.close()
         console.stop()
