@@ -776,3 +776,27 @@ def test_postgresql_connections_of_finished_threads_serve_the_next_ones(pg_clust
     other = in_new_thread(lambda: s.conn)
     assert busy is not other
     s.close()
+
+
+def test_postgresql_a_process_holding_the_write_lock_fails_writes_after_a_timeout_not_forever(pg_cluster, monkeypatch):
+    import psycopg
+
+    url = pg_cluster.new_database()
+    monkeypatch.setattr(pg_module.PostgresStore, "LOCK_TIMEOUT", "300ms")
+    s = Store(url)
+    with psycopg.connect(url, autocommit=True) as stuck:  # a receiver stopped with the lock in hand
+        stuck.execute(f"SELECT pg_advisory_lock({pg_module.WRITE_LOCK})")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            webhook(s, reply("waits for the lock"))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            s.save_profile("p")
+        statements = []
+        s._writer.set_trace_callback(statements.append)
+        with s._write_lock:  # three webhooks wait together, then meet the held lock once, not once each
+            results, threads = waiting_webhooks(s, [json.dumps(reply(f"w{i}")).encode() for i in range(3)])
+        for thread in threads:
+            thread.join(30)
+        assert all(isinstance(r, psycopg.errors.LockNotAvailable) for r in results), results
+        assert statements.count(s.BEGIN_WRITE[0]) == 1  # one try for the batch, no retry of each alone
+    assert webhook(s, reply("after the lock is released"))[0] == "accepted"
+    assert s.count_deliveries() == 1

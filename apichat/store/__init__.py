@@ -280,8 +280,12 @@ class Store:
             conn = self._writer
             if conn is None or not self._usable(conn):
                 conn = self._writer = self._open()
-            for statement in self.BEGIN_WRITE:
-                conn.execute(statement)
+            try:
+                for statement in self.BEGIN_WRITE:
+                    conn.execute(statement)
+            except BaseException:
+                self._begin_failed(conn)
+                raise
             try:
                 yield conn
                 if track_profiles:
@@ -293,8 +297,14 @@ class Store:
             conn.execute("COMMIT")
             self.check()  # deleted during the transaction: what was committed is gone, say so
 
+    # errors of the store as a whole, not of one webhook: a batch that meets one is not retried one by one
+    _batch_errors: tuple[type[BaseException], ...] = (StoreUnavailable,)
+
     def _rollback(self, conn) -> None:
         conn.execute("ROLLBACK")
+
+    def _begin_failed(self, conn) -> None:
+        """BEGIN IMMEDIATE that fails (busy) leaves no transaction in SQLite: nothing to undo."""
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
@@ -761,8 +771,9 @@ class Store:
                     results = self._apply_all(conn, batch, version)
             except Exception as exc:
                 self._conversations.clear()  # it may name conversations this rollback undid
-                if len(batch) == 1:
-                    batch[0].error = exc
+                if len(batch) == 1 or isinstance(exc, self._batch_errors):  # no store, no lock: each alone would
+                    for job in batch:  # fail too, and each try would wait its own timeout
+                        job.error = exc
                     return
                 for job in batch:
                     try:

@@ -208,6 +208,7 @@ class PostgresStore(Store):
     BEGIN_WRITE = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)  # one round trip
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     errors = (psycopg.Error,)
+    _batch_errors = (StoreUnavailable, psycopg.errors.LockNotAvailable)
 
     def __init__(self, path: str):
         self.path = path.strip()
@@ -252,8 +253,19 @@ class PostgresStore(Store):
             raise StoreUnavailable(self.label, _one_line(exc),
                                    message=f"APICHAT_DB {self.label} is not a usable PostgreSQL URL: "
                                            f"{_one_line(exc)}") from None
+        try:
+            # a process stopped while it holds the write lock (SIGSTOP, a debugger) must not hang every receiver:
+            # a write that waits this long fails (503, UChat retries), and the server ends such a session
+            raw.execute(f"SET lock_timeout = '{self.LOCK_TIMEOUT}'; "
+                        f"SET idle_in_transaction_session_timeout = '{self.IDLE_IN_TRANSACTION_TIMEOUT}'")
+        except psycopg.OperationalError as exc:
+            raw.close()
+            raise self.unavailable(exc) from None
         self._ever_connected = True
         return raw
+
+    LOCK_TIMEOUT = "30s"
+    IDLE_IN_TRANSACTION_TIMEOUT = "60s"
 
     _ever_connected = False
 
@@ -307,6 +319,10 @@ class PostgresStore(Store):
                 conn.execute("ROLLBACK")
             except StoreUnavailable:
                 pass
+
+    def _begin_failed(self, conn: Connection) -> None:
+        """The lock was not had (lock_timeout): BEGIN's transaction is open and aborted, so end it."""
+        self._rollback(conn)
 
     def _migrate(self) -> None:
         """Run the migrations this database lacks, one process at a time (an advisory lock)."""
