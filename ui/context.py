@@ -12,7 +12,7 @@ import streamlit as st
 from apichat import profiles
 from apichat.config import Settings, SettingsError, load_settings
 from apichat.services import ServiceStatus, ensure_service
-from apichat.store import Store, StoreUnavailable
+from apichat.store import SchemaTooNew, Store, StoreUnavailable
 from ui import safety
 
 STORE_PROBLEM = "_store_problem"  # set by a page or a live fragment that met a missing store, shown by app.py
@@ -76,6 +76,8 @@ def store() -> Store:
         return _store()
     except StoreUnavailable as exc:
         _say_store_problem(safety.store_problem(exc))
+    except SchemaTooNew as exc:  # a newer console migrated it: say so, never a traceback
+        _say_store_problem(f"**The store is newer than this console:** {safety.md(str(exc))}.")
 
 
 @st.cache_resource(show_spinner=False)

@@ -75,6 +75,10 @@ class StoreUnavailable(sqlite3.OperationalError):
                          "console or point APICHAT_DB at a store")
 
 
+class SchemaTooNew(RuntimeError):
+    """The store was migrated by a newer console: this code does not know its schema and leaves it alone."""
+
+
 class StaleProfiles(Exception):
     """The profiles changed after the receiver read them: verify the webhook again with the new ones."""
 
@@ -316,7 +320,7 @@ class Store:
         with self.write(track_profiles=False) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path} has schema version {version}, newer than this code "
+                raise SchemaTooNew(f"{self.path} has schema version {version}, newer than this code "
                                    f"({len(MIGRATIONS)}); upgrade the console")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _statements(script):

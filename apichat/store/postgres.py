@@ -29,7 +29,7 @@ import psycopg
 
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
-from . import Store, StoreUnavailable
+from . import SchemaTooNew, Store, StoreUnavailable
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
 WRITE_LOCK = 0x61706963686174
@@ -337,7 +337,7 @@ class PostgresStore(Store):
                     conn.execute("INSERT INTO schema_version (version) VALUES (0)")
                 version = row[0] if row else 0
                 if version > len(PG_MIGRATIONS):
-                    raise RuntimeError(f"{self.label} has schema version {version}, newer than this code "
+                    raise SchemaTooNew(f"{self.label} has schema version {version}, newer than this code "
                                        f"({len(PG_MIGRATIONS)}); upgrade the console")
                 for number, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
                     conn.execute(script)
