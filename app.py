@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import context
+from ui import context, login
 
 PAGES = [
     ("pages/chat.py", "Chat", ":material/chat:"),
@@ -47,6 +47,7 @@ def sidebar_status(found) -> None:
 pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
          for path, title, icon in PAGES if (HERE / path).exists()]
 context.refuse_if_exposed(pages)  # listening beyond loopback with no login: a warning, and nothing starts
+login.require_login(pages)  # APICHAT_UI_PASSWORD set: every page asks for it first
 navigation = st.navigation(pages)
 context.check_store()  # a deleted or unreadable store: one message on every page, not a database error
 st.session_state["_app_ran"] = True

@@ -14,9 +14,9 @@ SANDBOX_FLOW_KEY = "sandbox-flow-key"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def is_database_url(target: str) -> bool:
-    """True when APICHAT_DB names a PostgreSQL database (team mode) rather than a SQLite file."""
-    return str(target).strip().lower().startswith(("postgresql://", "postgres://"))
+def is_shared_store(db: str | None) -> bool:
+    """True when APICHAT_DB names a database server others share (team mode), not a SQLite file here."""
+    return (db or "").strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 class SettingsError(ValueError):
@@ -77,7 +77,7 @@ class Settings:
     @property
     def store_shared(self) -> bool:
         """True when the store is a PostgreSQL database that receivers and consoles on several hosts share."""
-        return is_database_url(self.db_path)
+        return is_shared_store(self.db_path)
 
     @property
     def db_label(self) -> str:

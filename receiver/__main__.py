@@ -1,4 +1,10 @@
-"""`python -m receiver`: serve the receiver with waitress on APICHAT_RECEIVER_HOST:PORT."""
+"""`python -m receiver`: serve the receiver on APICHAT_RECEIVER_HOST:PORT.
+
+One process (waitress, `--threads` threads) by default, whatever the store. With `--workers N` above 1
+it is served by gunicorn (gthread: N worker processes of `--threads` threads each), which needs a store
+that several processes can share: PostgreSQL (`APICHAT_DB=postgresql://…`). A SQLite store is refused
+there: it is one file on one machine whose webhooks are group-committed by one process's writer.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import logging
 import sqlite3
 import sys
 
-from apichat.config import SettingsError, load_settings
+from apichat.config import SettingsError, is_shared_store, load_settings
 from apichat.processes import exit_with_parent
 from apichat.redact import mask
 from apichat.store import StoreUnavailable
@@ -42,6 +48,16 @@ def _threads(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"workers {text!r} must be a whole number from 1 to 64")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m receiver", description=__doc__, epilog=ENVIRONMENT,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, help="port (default $APICHAT_RECEIVER_PORT or 8502)")
     parser.add_argument("--db", help="SQLite store (default $APICHAT_DB or data/console.db)")
     parser.add_argument("--media-dir", help="uploaded files (default $APICHAT_MEDIA_DIR or data/media)")
-    parser.add_argument("--threads", type=_threads, default=8, help="waitress worker threads (default 8)")
+    parser.add_argument("--threads", type=_threads, default=8, help="threads per process (default 8)")
+    parser.add_argument("--workers", type=_workers, default=1,
+                        help="processes (default 1: waitress); above 1, gunicorn, with a PostgreSQL store only")
     return parser
 
 
@@ -63,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings.replace(**{name: value for name, value in (
         ("receiver_host", args.host), ("receiver_port", args.port), ("db_path", args.db),
         ("media_dir", args.media_dir)) if value is not None})
+    if args.workers > 1 and not is_shared_store(settings.db_path):
+        print(f"receiver: --workers {args.workers} needs a store several processes can share "
+              f"(APICHAT_DB=postgresql://…); {settings.db_path} is SQLite, one file whose webhooks one process "
+              "group-commits, so serve it with one receiver (--workers 1, the default)", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s receiver %(levelname)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
@@ -78,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
         print(f"receiver: cannot open the store {settings.db_path}: {exc}", file=sys.stderr)
         return 1
+    if args.workers > 1:
+        from receiver.gunicorn import serve
+
+        del app  # each worker opens its own store: connections do not survive a fork
+        return serve(settings, workers=args.workers, threads=args.threads)
     try:
         server = create_server(app, host=settings.receiver_host, port=settings.receiver_port,
                                threads=args.threads, ident="apichat-receiver",

@@ -11,6 +11,7 @@ from apichat.config import (
     Settings,
     SettingsError,
     env_profile_from,
+    is_shared_store,
     load_settings,
 )
 
@@ -121,3 +122,10 @@ def test_a_database_url_is_team_mode_shown_masked_with_a_local_folder_for_logs()
     assert team.data_dir == "/srv/console"  # logs beside the media, never a folder named after the URL
     alone = load_settings({"APICHAT_DB": "/tmp/x/console.db"})
     assert not alone.store_shared and alone.db_label == "/tmp/x/console.db" and alone.data_dir == "/tmp/x"
+
+
+@pytest.mark.parametrize(("db", "shared"), [("data/console.db", False), ("", False), (None, False),
+                                            ("postgresql://u:p@db:5432/apichat", True), ("postgres://db/x", True),
+                                            ("/srv/postgresql/console.db", False)])
+def test_which_stores_are_shared(db, shared):
+    assert is_shared_store(db) is shared

@@ -538,6 +538,8 @@ def test_help_documents_the_flags(tmp_path):
     ((), {"APICHAT_RECEIVER_PORT": "abc"}, "APICHAT_RECEIVER_PORT"),
     (("--port", "70000"), {}, "port"),
     (("--threads", "0"), {}, "threads"),
+    (("--workers", "65"), {}, "workers '65' must be a whole number from 1 to 64"),
+    (("--workers", "2"), {}, "--workers 2 needs a store several processes can share (APICHAT_DB=postgresql://"),
     (("--db", "/proc/no/such/dir/console.db"), {}, "console.db"),
 ])
 def test_bad_settings_exit_with_one_readable_line(tmp_path, args, env, says):
@@ -545,7 +547,7 @@ def test_bad_settings_exit_with_one_readable_line(tmp_path, args, env, says):
     assert done.returncode != 0
     assert "Traceback" not in done.stderr + done.stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) <= 3 and says in lines[-1], done.stderr  # argparse may print its usage first
+    assert len(lines) <= 4 and says in lines[-1], done.stderr  # argparse prints its usage (3 lines) first
 
 
 def test_port_in_use_is_one_readable_line(tmp_path):

@@ -37,7 +37,8 @@ def test_every_interface_names_who_can_reach_it_what_they_can_read_and_the_safe_
     for said in ("every network interface of this machine", "same office or café Wi-Fi", "on your VPN",
                  "without a password (for example at http://192.168.1.23:8601), read every conversation and webhook delivery",
                  "partner, flow and verification keys of every profile", "send messages as any contact",
-                 "There is no login yet", "`streamlit run app.py`", "`ssh -L 8601:127.0.0.1:8601 you@this-machine`",
+                 "**To share it**, set a password and restart", "`python -m apichat.auth hash`",
+                 "`streamlit run app.py`", "`ssh -L 8601:127.0.0.1:8601 you@this-machine`",
                  "http://127.0.0.1:8601"):
         assert said in warning, said
     assert ("(IPv4 and IPv6)" in warning) == (address != "0.0.0.0")
@@ -55,11 +56,17 @@ def test_one_address_of_a_network_is_named():
     assert "without a password (at http://192.168.1.23:8501), read every conversation" in warning
 
 
-def test_a_password_does_not_open_the_console_before_the_login_exists():
-    warning = safety.exposure_warning("0.0.0.0", 8501, password_set=True)
-    assert "refuses to run" in warning
-    assert "`APICHAT_UI_PASSWORD` is set, but this version has no login form yet" in warning
-    assert "the password would protect nothing, so the console still refuses" in warning
+@pytest.mark.parametrize("address", [None, "0.0.0.0", "192.168.1.23"])
+def test_with_a_password_the_console_may_listen_beyond_loopback_because_every_page_asks_for_it(address):
+    assert safety.exposure_warning(address, 8501, password_set=True) is None
+    assert safety.exposure_warning(address, 8501, password_set=True, shared_store=True) is None
+
+
+def test_a_shared_store_without_a_password_is_named_in_the_refusal():
+    warning = safety.exposure_warning("0.0.0.0", 8501, password_set=False, shared_store=True)
+    assert "refuses to run" in warning and "The store is a shared database (team mode)" in warning
+    assert "shared database" not in safety.exposure_warning("0.0.0.0", 8501, password_set=False)
+    assert safety.exposure_warning("127.0.0.1", 8501, password_set=False, shared_store=True) is None
 
 
 def test_ui_host_that_streamlit_does_not_use_is_pointed_out():

@@ -1,5 +1,5 @@
-"""Team mode's reliability, with real processes on one PostgreSQL database: two receivers writing the same
-conversation at once lose and duplicate nothing (and a reader polling "id > N" misses nothing), and a
+"""Team mode's reliability, with real processes on one PostgreSQL database: two receivers (one of them two
+gunicorn workers) writing the same conversation at once lose and duplicate nothing (and a reader polling "id > N" misses nothing), and a
 PostgreSQL restart under load makes the receiver answer 503, never 2xx for what is not stored, until it
 recovers by itself."""
 
@@ -32,17 +32,19 @@ def post(http: requests.Session, url: str, body: bytes) -> int | str:
         return type(exc).__name__
 
 
-def start_receiver(start_process, tmp_path, db: str, name: str) -> str:
+def start_receiver(start_process, tmp_path, db: str, name: str, *flags: str) -> str:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    start_process(["-m", "receiver"], process_env(tmp_path, APICHAT_DB=db, UCHAT_VERIFY_TOKEN=KEY,
-                                                  APICHAT_RECEIVER_PORT=str(port)), url=url, name=name)
+    start_process(["-m", "receiver", *flags], process_env(tmp_path, APICHAT_DB=db, UCHAT_VERIFY_TOKEN=KEY,
+                                                          APICHAT_RECEIVER_PORT=str(port)), url=url, name=name)
     return url
 
 
 def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start_process, tmp_path, pg_cluster):
     db = pg_cluster.new_database()
-    urls = [start_receiver(start_process, tmp_path, db, f"receiver-{n}") for n in range(2)]
+    # one receiver of two gunicorn worker processes, one of waitress: three processes writing, on two ports
+    urls = [start_receiver(start_process, tmp_path, db, "receiver-0", "--workers", "2"),
+            start_receiver(start_process, tmp_path, db, "receiver-1")]
     answered: dict[str, list] = {}
     lock, done = threading.Lock(), threading.Event()
 

@@ -10,10 +10,10 @@ from typing import NoReturn
 import streamlit as st
 
 from apichat import profiles
-from apichat.config import Settings, SettingsError, load_settings
+from apichat.config import Settings, SettingsError, is_shared_store, load_settings
 from apichat.services import ServiceStatus, ensure_service
 from apichat.store import SchemaTooNew, Store, StoreUnavailable
-from ui import safety
+from ui import login, safety
 
 STORE_PROBLEM = "_store_problem"  # set by a page or a live fragment that met a missing store, shown by app.py
 
@@ -43,14 +43,14 @@ def _settings() -> Settings:
 
 
 def refuse_if_exposed(pages: list) -> None:
-    """Stop every page with a warning when the UI listens beyond this machine (there is no login yet).
+    """Stop every page with a warning when the UI listens beyond this machine without a password.
 
     Streamlit says where it listens (`server.address`: the project's config sets 127.0.0.1; a flag,
     STREAMLIT_SERVER_ADDRESS or a user config may change it). Nothing is started before this check.
     """
     address, port = st.get_option("server.address"), st.get_option("server.port")
-    warning = safety.exposure_warning(address, port, password_set=bool(os.environ.get("APICHAT_UI_PASSWORD")),
-                                      lan_ip=_lan_ip())
+    warning = safety.exposure_warning(address, port, password_set=login.password_set(), lan_ip=_lan_ip(),
+                                      shared_store=is_shared_store(os.environ.get("APICHAT_DB")))
     if warning is None:
         if notice := safety.ui_host_notice(os.environ.get("APICHAT_UI_HOST"), address):
             st.info(notice, icon=":material/info:")

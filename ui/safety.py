@@ -73,25 +73,32 @@ def _who(address: str | None, port: int, lan_ip: str | None) -> str:
             f"http://{md(host)}:{port})")
 
 
-def exposure_warning(address: str | None, port: int, *, password_set: bool, lan_ip: str | None = None) -> str | None:
-    """The blocking warning when the UI listens beyond this machine; None when it listens on loopback only."""
-    if is_loopback(address):
+def exposure_warning(address: str | None, port: int, *, password_set: bool, lan_ip: str | None = None,
+                     shared_store: bool = False) -> str | None:
+    """The blocking warning when the UI listens beyond this machine with no login; None when it may run.
+
+    With a password (APICHAT_UI_PASSWORD or its hash) every page asks for it first, so any address is
+    allowed; without one, only loopback.
+    """
+    if password_set or is_loopback(address):
         return None
-    password = ("`APICHAT_UI_PASSWORD` is set, but this version has no login form yet (it comes with team mode): "
-                "the password would protect nothing, so the console still refuses."
-                if password_set else
-                "There is no login yet: a password (`APICHAT_UI_PASSWORD`) comes with team mode, and until it "
-                "lands the console refuses to run where others can reach it.")
+    shared = ("The store is a shared database (team mode): everything your team recorded there would be open "
+              "too.\n\n" if shared_store else "")
     return (
         "**This console can be reached from other machines, so it refuses to run.**\n\n"
         f"{_who(address, port, lan_ip)}, read every conversation and webhook delivery, copy the "
         "partner, flow and verification keys of every profile (**Show keys** on Connect), and send messages as any "
-        f"contact.\n\n{password}\n\n"
-        "**Restart it on this machine only:** `streamlit run app.py`, without `--server.address` or "
+        f"contact.\n\n{shared}"
+        "**To share it**, set a password and restart: `APICHAT_UI_PASSWORD=… streamlit run app.py …` (or "
+        "`APICHAT_UI_PASSWORD_HASH`, from `python -m apichat.auth hash`). Every page then asks for it, sessions "
+        "expire after `APICHAT_UI_SESSION_MINUTES`, and wrong guesses are slowed.\n\n"
+        "**Or restart it on this machine only:** `streamlit run app.py`, without `--server.address` or "
         "`STREAMLIT_SERVER_ADDRESS` (the project's `.streamlit/config.toml` listens on 127.0.0.1).\n\n"
-        f"**To use it from another computer**, keep it on 127.0.0.1 and forward the port over SSH from that "
-        f"computer: `ssh -L {port}:127.0.0.1:{port} you@this-machine`, then open http://127.0.0.1:{port} there.\n\n"
-        "Nothing else was started: the receiver and the sandbox start once the console listens on loopback.")
+        f"**To use it from another computer** without a password, keep it on 127.0.0.1 and forward the port over "
+        f"SSH from that computer: `ssh -L {port}:127.0.0.1:{port} you@this-machine`, then open "
+        f"http://127.0.0.1:{port} there.\n\n"
+        "Nothing else was started: the receiver and the sandbox start once the console listens on loopback or "
+        "has a password.")
 
 
 def ui_host_notice(declared: str | None, address: str | None) -> str | None:
@@ -103,7 +110,7 @@ def ui_host_notice(declared: str | None, address: str | None) -> str | None:
     return (f"`APICHAT_UI_HOST` is {code(declared)}, but Streamlit listens on {code(address or '*')}: Streamlit "
             f"takes its address only from its own options, so start it with "
             f"`streamlit run app.py --server.address \"$APICHAT_UI_HOST\"` — and note that an address other "
-            f"than loopback is refused until the login lands (README, Security notes).")
+            f"than loopback is refused unless `APICHAT_UI_PASSWORD` is set (README, Security notes).")
 
 
 def store_problem(exc: StoreUnavailable) -> str:

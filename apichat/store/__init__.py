@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import pathname2url
 
-from ..config import is_database_url
+from ..config import is_shared_store
 from ..payloads import BotMessage
 from ..redact import masked_body, masked_headers
 from ..schema import MIGRATIONS
@@ -187,7 +187,7 @@ class Store:
     errors: tuple[type[BaseException], ...] = (sqlite3.Error,)  # what the database raises
 
     def __new__(cls, path: str = ":memory:", *args, **kwargs):
-        if cls is Store and is_database_url(path):
+        if cls is Store and is_shared_store(path):
             from .postgres import PostgresStore
             return super().__new__(PostgresStore)
         return super().__new__(cls)

@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from ..config import SettingsError, is_database_url, load_settings
+from ..config import SettingsError, is_shared_store, load_settings
 from ..redact import masked_url
 from . import Store, StoreUnavailable
 from .copy import TABLES, CopyError, copy_store, row_counts
@@ -28,7 +28,7 @@ class CannotOpen(Exception):
 
 
 def _open(target: str, *, must_exist: bool) -> Store:
-    if must_exist and not is_database_url(target) and not os.path.isfile(target):
+    if must_exist and not is_shared_store(target) and not os.path.isfile(target):
         raise CannotOpen(f"there is no store at {os.path.abspath(target)}")
     try:
         return Store(target)

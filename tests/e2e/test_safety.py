@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from apichat import signing
@@ -71,7 +72,7 @@ def test_on_every_interface_without_a_password_the_console_refuses_and_says_who_
                          "read every conversation and webhook delivery",
                          "copy the partner, flow and verification keys of every profile",
                          "send messages as any contact",
-                         "no login yet",
+                         "set a password and restart",
                          "streamlit run app.py",
                          f"ssh -L {console.port}:127.0.0.1:{console.port} you@this-machine"):
                 assert said in text, f"{said!r} not in the warning on {path or '/'}:\n{text}"
@@ -83,6 +84,44 @@ def test_on_every_interface_without_a_password_the_console_refuses_and_says_who_
                 screenshot(tab, "safety-exposed-warning")
         assert down(console.receiver_port) and down(console.sandbox_port), "sidecars started while refused"
         assert not os.path.exists(console.db_path), "the store was opened while refused"
+    finally:
+        console.stop()
+
+
+def test_with_a_password_it_listens_beyond_loopback_and_every_page_asks_for_it_first(tab, tmp_path):
+    console = Console(tmp_path, address="0.0.0.0", APICHAT_UI_PASSWORD="team-secret-42")
+    try:
+        assert ("0.0.0.0", console.port) in listening(console.proc.pid)
+        for path in ("/connect", ""):  # a deep link lands on the login too
+            tab.goto(console.url + path)
+            expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+            expect(tab.locator(CHAT_BOX)).to_have_count(0)
+            expect(tab.get_by_role("checkbox", name="Show keys")).to_have_count(0)
+            expect(tab.get_by_test_id("stSidebarNav")).to_have_count(0)
+        assert down(console.receiver_port), "the receiver started before anyone signed in"
+        password = tab.get_by_label("Password", exact=True)
+        password.fill("team-secret-41")
+        tab.get_by_role("button", name="Sign in").click()
+        expect(tab.get_by_text("Wrong password. Try again in 1 s.")).to_be_visible(timeout=15_000)
+        expect(tab.locator(CHAT_BOX)).to_have_count(0)
+        screenshot(tab, "safety-login-wrong")
+
+        def sign_in() -> bool:  # refused while the second that the wrong password earned runs
+            password.fill("team-secret-42")
+            password.press("Enter")
+            try:
+                tab.wait_for_selector(CHAT_BOX, timeout=4_000)
+                return True
+            except PlaywrightTimeout:
+                return False
+
+        wait_until(sign_in, 60, 0.3, "signing in with the right password")
+        expect(tab.get_by_text("webhook verified")).to_be_visible(timeout=30_000)  # receiver and sandbox started
+        expect(tab.get_by_test_id("stSidebarNav")).to_be_visible()
+        assert "team-secret-42" not in console.output()
+        tab.get_by_role("button", name="Sign out").click()
+        expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=15_000)
+        expect(tab.locator(CHAT_BOX)).to_have_count(0)
     finally:
         console.stop()
 
