@@ -119,14 +119,19 @@ def test_a_failed_copy_leaves_the_destination_empty(tmp_path, pg_cluster):
 
 
 @pytest.mark.parametrize("case", ["unreachable", "wrong password", "no such database", "newer schema",
-                                  "not a database", "no file"])
+                                  "another application's tables", "not a database", "no file"])
 def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg_cluster):
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes, not a database\n" * 50)
-    newer = pg_cluster.new_database()
-    if case == "newer schema":
+    newer = pg_cluster.new_database() if case == "newer schema" else ""
+    if newer:
         with Store(newer).write() as conn:
             conn.execute("UPDATE schema_version SET version = 99")
+    other_app = pg_cluster.new_database() if case == "another application's tables" else ""
+    if other_app:
+        import psycopg
+        with psycopg.connect(other_app, autocommit=True) as conn:
+            conn.execute("CREATE TABLE profiles (login TEXT, shoe_size INTEGER)")
     target, expected = {
         "unreachable": (f"postgresql://someone:hunter2-secret@127.0.0.1:{processes.free_port()}/apichat",
                         "cannot reach the PostgreSQL server of APICHAT_DB postgresql://someone:••••••@127.0.0.1:"),
@@ -134,6 +139,8 @@ def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg
                            "APICHAT_DB postgresql://postgres:••••••@"),
         "no such database": (pg_cluster.url("nowhere"), "the database of APICHAT_DB"),
         "newer schema": (newer, f"has schema version 99, newer than this code ({len(PG_MIGRATIONS)}); upgrade"),
+        "another application's tables": (other_app, "cannot create or migrate the store's tables (to version 1) in "
+                                         "APICHAT_DB postgresql://postgres:••••••@"),
         "not a database": (str(notes), "notes.txt is missing or unreadable: file is not a database"),
         "no file": (str(tmp_path / "nothing.db"), "there is no store at"),
     }[case]

@@ -340,7 +340,16 @@ class PostgresStore(Store):
                     raise SchemaTooNew(f"{self.label} has schema version {version}, newer than this code "
                                        f"({len(PG_MIGRATIONS)}); upgrade the console")
                 for number, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
-                    conn.execute(script)
+                    try:
+                        conn.execute(script)
+                    except psycopg.Error as exc:
+                        if isinstance(exc, psycopg.OperationalError) and not conn.usable:
+                            raise
+                        # no right to create tables, another application's table of the same name, ...
+                        why = _one_line(exc)
+                        raise StoreUnavailable(self.label, why, message=(
+                            f"cannot create or migrate the store's tables (to version {number}) in APICHAT_DB "
+                            f"{self.label}: {why}")) from exc
                     conn.execute("UPDATE schema_version SET version = ?", (number,))
             except BaseException:
                 self._rollback(conn)
