@@ -537,6 +537,7 @@ def test_list_deliveries_filters(store):
     assert [d["outcome"] for d in store.list_deliveries(outcome="accepted")] == ["accepted"]
     assert [d["outcome"] for d in store.list_deliveries(text="alpha")] == ["accepted"]
     assert [d["outcome"] for d in store.list_deliveries(text="no X-Hub")] == ["rejected"]
+    assert [d["outcome"] for d in store.list_deliveries(text="ALPHA")] == ["accepted"]  # case ignored, both backends
 
 
 # ---------------------------------------------------------------- conversations
@@ -590,6 +591,7 @@ def test_record_request_masks_authorization(store):
     assert headers["Content-Type"] == "application/json" and headers["X-Api-Key"].endswith("5555")
     assert (row["status"], row["duration_ms"], row["target"]) == (200, 12.5, "bot_url")
     assert [r["id"] for r in store.list_requests(profile="p", text="apichat")] == [request_id]
+    assert [r["id"] for r in store.list_requests(text="APICHAT")] == [request_id]
     assert store.list_requests(profile="nobody") == []
 
 

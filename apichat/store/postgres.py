@@ -41,6 +41,7 @@ _REWRITES = (
     (re.compile(r"\bIFNULL\("), "COALESCE("),
     (re.compile(r"\bMAX\(last_read_id, \?\)"), "GREATEST(last_read_id, ?)"),
     (re.compile(r"\bCAST\(body AS TEXT\)"), "encode(body, 'escape')"),  # bytea as text, any bytes
+    (re.compile(r"\bLIKE\b"), "ILIKE"),  # SQLite's LIKE ignores ASCII case: the Inspector's search does on both
 )
 
 # connections a forked child (gunicorn) inherited: never closed nor collected there, since closing one
