@@ -6,6 +6,8 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from .redact import masked_url
+
 UCHAT_BASE_URL = "https://www.uchat.com.au"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 SANDBOX_FLOW_KEY = "sandbox-flow-key"
@@ -71,6 +73,22 @@ class Settings:
     poll_seconds: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
     env_profile: EnvProfile | None = field(default=None)
+
+    @property
+    def store_shared(self) -> bool:
+        """True when the store is a PostgreSQL database that receivers and consoles on several hosts share."""
+        return is_shared_store(self.db_path)
+
+    @property
+    def db_label(self) -> str:
+        """APICHAT_DB as it may be shown or logged: a database URL's password masked."""
+        return masked_url(self.db_path)
+
+    @property
+    def data_dir(self) -> str:
+        """The folder for the services' logs and the sandbox's state: the SQLite store's, or in team mode the
+        media folder's parent (a database URL names no folder of this machine)."""
+        return os.path.dirname(os.path.abspath(self.media_dir if self.store_shared else self.db_path))
 
     @property
     def receiver_url(self) -> str:

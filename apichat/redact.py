@@ -7,7 +7,7 @@ shows, logs or exports it. The signature header is not a secret (an HMAC of a st
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl, quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 # body fields that carry the verification key (set/get webhook, the handshake in its spellings)
 SECRET_FIELDS = ("webhook_verification_key", "hub_verify_token", "hub.verify_token", "verify_token")
@@ -95,3 +95,23 @@ def without_token(raw: bytes, token: str) -> bytes:
                  json.dumps(token)[1:-1]}:
         raw = raw.replace(form.encode("utf-8", errors="surrogatepass"), masked)
     return raw
+
+
+def masked_url(url: str) -> str:
+    """A database URL as it may be shown or logged: its password (in the address or a `password=` option)
+    replaced by dots, everything else kept, so a person can still tell which server and database it is."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return "postgresql://(an address that cannot be read)" if "@" in text else text
+    netloc = parts.netloc
+    if "@" not in netloc and "password" not in parts.query.lower():
+        return text
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        user, colon, _password = credentials.partition(":")
+        netloc = f"{user}:{'•' * 6}@{host}" if colon else f"{user}@{host}"
+    query = "&".join(f"{k}={'•' * 6 if k.lower() == 'password' else quote(v, safe='/:,')}"
+                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

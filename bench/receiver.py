@@ -1,13 +1,17 @@
 """Receiver throughput and latency against a bare Flask route served the same way, swept over concurrency.
 
     python -m bench.receiver [--connections 1,8,32,64] [--seconds 5] [--threads 8] [--gunicorn] [--client auto]
+    python -m bench.receiver --db postgresql://user:pass@host/db --gunicorn --workers 1,2,4 --connections 32,64
 
 Starts `python -m receiver` (temp store, free port, UCHAT_VERIFY_TOKEN) and `python -m bench.bare_app` (a bare
 "return ok" Flask route under the same waitress settings) as subprocesses, then loads each with distinct,
 validly signed webhooks at each number of connections. The load comes from `wrk` when it is installed
 (`apt-get install wrk`; a Lua script feeds pre-signed bodies), otherwise from a multi-process raw-socket
 client; either way the client's own CPU per request is printed next to the servers', so a saturated client
-shows. With `--gunicorn` the receiver and the bare route are also measured under gunicorn (gthread, 2 workers).
+shows. With `--gunicorn` the receiver and the bare route are also measured under gunicorn (gthread, 2 workers,
+or each count of `--workers`). With `--db postgresql://...` the receiver writes to that PostgreSQL database
+(team mode; it must exist, rows are added, and loss is counted on the rows this run added) instead of a
+temporary SQLite file.
 
 Per row: req/s bare, req/s receiver, ratio, p50/p99 latency of the receiver, server CPU per request, and loss
 (2xx answered vs rows stored). Targets (README, Benchmarks): ratio >= 0.8 at 32 connections (floor 0.6), the receiver's
@@ -34,6 +38,7 @@ from pathlib import Path
 import requests
 
 from apichat.processes import ChildError, ChildProcess, clean_env, cpu_seconds, free_port
+from apichat.redact import masked_url
 from apichat.signing import sign
 from apichat.store import Store
 
@@ -207,7 +212,7 @@ def measure(server: Server, load, folder: Path, connections: int, seconds: float
     return run
 
 
-def stored(db: Path) -> int:
+def stored(db: Path | str) -> int:
     store = Store(str(db))
     try:
         return store.count_deliveries("accepted")
@@ -221,6 +226,7 @@ def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folde
           f"{'p99 ms':>6} | {'bare p99':>8} | {'CPU/req bare':>12} | {'CPU/req recv':>12} | "
           f"{'client CPU/req':>14} | errors")
     rows, acked = [], 0
+    already = stored(db)  # a PostgreSQL database is shared by the sweeps (and may hold rows of its own)
     for c in args.connections:
         base = measure(bare, load, folder, c, args.seconds, name)
         got = measure(receiver, load, folder, c, args.seconds, name)
@@ -233,7 +239,7 @@ def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folde
               f"{base.errors}/{got.errors}", flush=True)
     if receiver.proc.poll() is not None:
         raise SystemExit(f"the receiver died:\n{receiver.tail(30)}")
-    rows_stored = stored(db)
+    rows_stored = stored(db) - already
     # wrk stops with requests in flight: the server may store up to `connections` more than were answered
     loss = max(0, acked - rows_stored)
     print(f"loss = {loss} (2xx answered {acked}, accepted deliveries stored {rows_stored}; the rest were in "
@@ -241,15 +247,15 @@ def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folde
     return rows, loss
 
 
-def environment(folder: Path, name: str, port: int) -> tuple[dict, Path]:
-    db = folder / f"{name}.db"
+def environment(folder: Path, name: str, port: int, database: str | None = None) -> tuple[dict, Path | str]:
+    db = database or folder / f"{name}.db"
     env = clean_env(UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=db, APICHAT_MEDIA_DIR=folder / "media",
                     APICHAT_RECEIVER_PORT=port, APICHAT_SANDBOX="0")
     return env, db
 
 
-def gunicorn_args(app: str, port: int) -> list[str]:
-    return ["-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
+def gunicorn_args(app: str, port: int, workers: int = 2) -> list[str]:
+    return ["-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",
             "--log-level", "warning", app]
 
 
@@ -262,9 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=("auto", "wrk", "sockets"), default="auto",
                         help="load generator: wrk when installed (auto), or the multi-process socket client")
     parser.add_argument("--gunicorn", action="store_true", help="also measure both under gunicorn (gthread, 2 workers)")
+    parser.add_argument("--workers", default="2", help="gunicorn worker counts to measure (default %(default)s)")
+    parser.add_argument("--db", help="the receiver's store: a postgresql:// URL (team mode; default: a temp SQLite file)")
     parser.add_argument("--keep", action="store_true", help="keep the temp stores and server logs")
     args = parser.parse_args(argv)
     args.connections = [int(x) for x in args.connections.split(",")]
+    args.workers = [int(x) for x in args.workers.split(",")]
+    if args.db:
+        try:
+            stored(args.db)
+        except Exception as exc:  # noqa: BLE001 - one line, then out
+            parser.error(f"--db {masked_url(args.db)}: {exc}")
     if not 0 < args.seconds <= 60 or any(not 0 < c <= 256 for c in args.connections):
         parser.error("--seconds must be in (0, 60] and each connection count in 1..256")
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
@@ -275,16 +289,18 @@ def main(argv: list[str] | None = None) -> int:
               else "multi-process raw-socket client (no wrk: apt-get install wrk for a lighter one)")
 
     folder = Path(tempfile.mkdtemp(prefix="apichat-bench-"))
-    print(f"cpus={os.cpu_count()} client={client} seconds/level={args.seconds} waitress threads={args.threads}")
+    print(f"cpus={os.cpu_count()} client={client} seconds/level={args.seconds} waitress threads={args.threads} "
+          f"store={'a temp SQLite file' if not args.db else masked_url(args.db)}")
     results, failures = [], []
     servers = [("waitress", ["-m", "receiver", "--threads", str(args.threads)],
                 lambda p: ["-m", "bench.bare_app", "--port", str(p), "--threads", str(args.threads)])]
     if args.gunicorn:
-        servers.append(("gunicorn gthread 2x4", lambda p: gunicorn_args("receiver:create_app()", p),
-                        lambda p: gunicorn_args("bench.bare_app:create_app()", p)))
+        for w in args.workers:
+            servers.append((f"gunicorn gthread {w}x4", lambda p, w=w: gunicorn_args("receiver:create_app()", p, w),
+                            lambda p, w=w: gunicorn_args("bench.bare_app:create_app()", p, w)))
     for name, receiver_args, bare_args in servers:
         rport, bport = free_port(), free_port()
-        env, db = environment(folder, name.split()[0], rport)
+        env, db = environment(folder, name.replace(" ", "-"), rport, args.db)
         receiver = Server("receiver", receiver_args(rport) if callable(receiver_args) else receiver_args, env,
                           rport, folder)
         bare = Server("bare", bare_args(bport), env, bport, folder)

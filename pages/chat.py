@@ -165,6 +165,7 @@ draw(thread.settled(), thread.by_id())
 def live_tail() -> None:
     """The poll: an indexed look for anything newer, drawing only the tail of the thread."""
     thread = thread_state()
+    live.wait_for_reply(db, thread.conversation, thread.last_id, st.session_state["poll-every"])  # team mode
     changed = thread.refresh(db)
     pace = live.poll_interval(thread.rows, time.time(), settings.poll_seconds)
     if pace != st.session_state["poll-every"]:  # a reply is now expected, or no longer

@@ -62,6 +62,24 @@ def process_env(tmp_path: Path, **overrides: str) -> dict:
                                   "PYTHONUNBUFFERED": "1", **overrides})
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL server for the whole session (tests/pg.py); fails, never skips, without it."""
+    from .pg import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """APICHAT_DB for a new store on each backend: a SQLite path, or an empty PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "data" / "console.db")
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
 @pytest.fixture
 def start_process(tmp_path):
     """Start real processes for a test; all are stopped after it."""

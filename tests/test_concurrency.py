@@ -1,6 +1,6 @@
 """Concurrency: the receiver (a real process) writing at full speed while console sessions poll and write the
 same store from their own connections — no "database is locked" anywhere, every 2xx stored, no poll misses
-a message."""
+a message. On both backends: SQLite, and PostgreSQL (one receiver; tests/test_team.py runs two)."""
 
 from __future__ import annotations
 
@@ -71,13 +71,13 @@ class Session(threading.Thread):
             self.errors.append(traceback.format_exc())
 
 
-def test_sessions_polling_while_the_receiver_writes(start_process, tmp_path):
+def test_sessions_polling_while_the_receiver_writes(start_process, tmp_path, store_target):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY,
+    db = store_target
+    receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=db,
                                                              APICHAT_RECEIVER_PORT=str(port)),
                              url=url)
-    db = str(tmp_path / "console.db")
     done = threading.Event()
     quiet = threading.Barrier(SESSIONS)
     sessions = [Session(db, done, quiet, sends=n == 0) for n in range(SESSIONS)]

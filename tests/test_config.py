@@ -114,6 +114,16 @@ def test_settings_replace_keeps_the_rest():
     assert isinstance(t, Settings)
 
 
+def test_a_database_url_is_team_mode_shown_masked_with_a_local_folder_for_logs():
+    url = "postgresql://qa:s3cret-pass@db.internal:5432/apichat"
+    team = load_settings({"APICHAT_DB": url, "APICHAT_MEDIA_DIR": "/srv/console/media"})
+    assert team.store_shared and team.db_path == url
+    assert team.db_label == "postgresql://qa:••••••@db.internal:5432/apichat"
+    assert team.data_dir == "/srv/console"  # logs beside the media, never a folder named after the URL
+    alone = load_settings({"APICHAT_DB": "/tmp/x/console.db"})
+    assert not alone.store_shared and alone.db_label == "/tmp/x/console.db" and alone.data_dir == "/tmp/x"
+
+
 @pytest.mark.parametrize(("db", "shared"), [("data/console.db", False), ("", False), (None, False),
                                             ("postgresql://u:p@db:5432/apichat", True), ("postgres://db/x", True),
                                             ("/srv/postgresql/console.db", False)])

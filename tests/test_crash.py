@@ -1,5 +1,6 @@
 """Crash safety: a receiver killed with SIGKILL under full load has kept every webhook it answered 2xx,
-its store passes `PRAGMA integrity_check`, and a new receiver carries on with the same store."""
+its store passes `PRAGMA integrity_check`, and a new receiver carries on with the same store. On both backends:
+on PostgreSQL the killed receiver's open transaction (and the write lock it held) ends with its connection."""
 
 from __future__ import annotations
 
@@ -77,14 +78,14 @@ def stored_markers(db: str) -> Counter:
         store.close()
 
 
-def test_sigkill_under_load_loses_nothing_acknowledged(start_process, tmp_path):
-    db = str(tmp_path / "console.db")
+def test_sigkill_under_load_loses_nothing_acknowledged(start_process, tmp_path, store_target):
+    db = store_target
     acknowledged: list[str] = []
     sent: set[str] = set()
     for round_number in (1, 2):  # the second round starts from the store the first crash left
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY,
+        receiver = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=db,
                                                                  APICHAT_RECEIVER_PORT=str(port)),
                                  url=url)
         load = Load(f"{url}/webhook", f"round{round_number}")
@@ -107,8 +108,8 @@ def test_sigkill_under_load_loses_nothing_acknowledged(start_process, tmp_path):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY, APICHAT_RECEIVER_PORT=str(port)),
-                  url=url)
+    start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN=KEY, APICHAT_DB=db,
+                                                  APICHAT_RECEIVER_PORT=str(port)), url=url)
     body = json.dumps({"sender_id": "after", "conv_id": 1, "type": "text", "text": "after", "marker": "after"})
     answer = requests.post(f"{url}/webhook", data=body, timeout=10,
                            headers={"X-Hub-Signature-256": signing.sign(body, KEY)})

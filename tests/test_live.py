@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ui.live import AFTER_REPLY_SECONDS, AFTER_SEND_SECONDS, FAST_SECONDS, WAIT_CAP_SECONDS, poll_interval
+from apichat.store import Store
+from ui.live import (
+    AFTER_REPLY_SECONDS,
+    AFTER_SEND_SECONDS,
+    FAST_SECONDS,
+    WAIT_CAP_SECONDS,
+    poll_interval,
+    wait_for_reply,
+)
 
 IDLE = 1.0
 
@@ -51,3 +59,20 @@ def test_replies_before_the_last_send_do_not_count_as_its_answer():
 
 def test_never_slower_than_the_idle_setting():
     assert poll_interval([out(1, 100.0)], 100.1, 0.1) == 0.1
+
+
+def test_in_team_mode_the_tail_waits_for_a_reply_only_while_one_is_expected(store_target):
+    db = Store(store_target)
+    conversation = db.ensure_conversation("p", "c1", 1)["id"]
+    sent = db.add_contact_message(conversation, "text", "hi", {}, {})
+    calls = []
+    real = db.wait_for_messages
+    db.wait_for_messages = lambda *args: calls.append(args) or real(*args)
+    assert wait_for_reply(db, conversation, 0, FAST_SECONDS) is (db.shared or False)
+    assert wait_for_reply(db, conversation, sent, IDLE) is False  # idle: the poll alone, the thread never held
+    assert wait_for_reply(db, conversation, sent, FAST_SECONDS) is False  # nothing new within the wait
+    assert calls == ([(conversation, 0, 0.8 * FAST_SECONDS), (conversation, sent, 0.8 * FAST_SECONDS)]
+                     if db.shared else [])  # SQLite: no wait at all, the next tick looks
+    if db.shared:
+        db.add_contact_message(conversation, "text", "again", {}, {})
+        assert wait_for_reply(db, conversation, sent, FAST_SECONDS) is True

@@ -102,3 +102,12 @@ def test_the_socket_reader_sees_a_listener_on_every_interface():
         found = listening(os.getpid())
         assert ("0.0.0.0", exposed.getsockname()[1]) in found and ("127.0.0.1", local.getsockname()[1]) in found
     assert not loopback("0.0.0.0") and loopback("127.0.0.1") and loopback("::1")
+
+
+def test_the_team_stores_message_names_the_server_masked_and_says_it_comes_back():
+    exc = StoreUnavailable("postgresql://qa:••••••@db.internal/apichat", "Connection refused",
+                           message="cannot reach the PostgreSQL server of APICHAT_DB "
+                                   "postgresql://qa:••••••@db.internal/apichat: Connection refused")
+    message = safety.store_problem(exc)
+    assert message.startswith("**The team store cannot be used:** cannot reach the PostgreSQL server")
+    assert "by itself" in message and "restart the console" not in message

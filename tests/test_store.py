@@ -1,4 +1,9 @@
-"""The store: WAL, versioned schema, indexed polls, readers that never block the writer, nothing lost."""
+"""The store: versioned schema, indexed polls, readers that never block the writer, nothing lost.
+
+Every test of the store's behaviour runs on both backends (`store` and `store_target` are parametrised:
+SQLite, and a fresh database of the session's PostgreSQL cluster). What only SQLite has (WAL, a file that
+can be deleted or replaced, SQLite's query plans) is tested on SQLite alone.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from apichat import store as store_module
 from apichat.payloads import parse_bot_message
 from apichat.schema import MIGRATIONS
 from apichat.store import DUPLICATE_WINDOW_SECONDS, Store, StoreUnavailable
+from apichat.store import postgres as pg_module
 
 from .conftest import wait_until
 
@@ -25,10 +31,52 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def store(db_path):
+def store(store_target):
+    s = Store(store_target)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(db_path):
+    """A SQLite store, for what only SQLite has (its query plans)."""
     s = Store(db_path)
     yield s
     s.close()
+
+
+def raw_query(target: str, sql: str) -> list[tuple]:
+    """`sql` run on the store's database directly, outside the Store (committed)."""
+    if target.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(target, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
+    conn = sqlite3.connect(target)
+    try:
+        rows = conn.execute(sql).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def migrations_of(target: str) -> tuple[str, list[str]]:
+    """(module attribute name, list) of the migrations the store at `target` runs."""
+    if target.startswith("postgresql://"):
+        return "PG_MIGRATIONS", pg_module.PG_MIGRATIONS
+    return "MIGRATIONS", MIGRATIONS
+
+
+def migration_module(target: str):
+    return pg_module if target.startswith("postgresql://") else store_module
+
+
+def version_sql(target: str, version: int | None = None) -> str:
+    if target.startswith("postgresql://"):
+        return "SELECT version FROM schema_version" if version is None else \
+            f"UPDATE schema_version SET version = {version}"
+    return "PRAGMA user_version" if version is None else f"PRAGMA user_version = {version}"
 
 
 def webhook(store: Store, body: dict | bytes, profile: str = "p", **extra):
@@ -70,50 +118,53 @@ def test_opens_a_version_0_file_and_keeps_its_data(db_path, tmp_path):
     assert again.get_profile("p")["verify_key"] == "k"
 
 
-def test_reopening_keeps_version_and_data(db_path):
-    s = Store(db_path)
+def test_reopening_keeps_version_and_data(store_target):
+    s = Store(store_target)
     s.save_profile("p", verify_key="k")
     outcome, _, message_id = webhook(s, reply("hello"))
     s.close()
 
-    again = Store(db_path)
-    assert again.schema_version == len(MIGRATIONS)
+    again = Store(store_target)
+    assert again.schema_version == len(migrations_of(store_target)[1])
     assert again.get_message(message_id)["text"] == "hello"
     assert again.get_profile("p")["verify_key"] == "k"
 
 
-def test_new_migrations_run_on_open_and_keep_data(db_path, monkeypatch):
-    s = Store(db_path)
+def test_new_migrations_run_on_open_and_keep_data(store_target, monkeypatch):
+    s = Store(store_target)
     s.save_profile("p", verify_key="k")
     s.close()
-    monkeypatch.setattr(store_module, "MIGRATIONS",
-                        [*MIGRATIONS, "ALTER TABLE profiles ADD COLUMN note TEXT NOT NULL DEFAULT 'n/a'"])
-    again = Store(db_path)
-    assert again.schema_version == len(MIGRATIONS) + 1
+    name, migrations = migrations_of(store_target)
+    monkeypatch.setattr(migration_module(store_target), name,
+                        [*migrations, "ALTER TABLE profiles ADD COLUMN note TEXT NOT NULL DEFAULT 'n/a'"])
+    again = Store(store_target)
+    assert again.schema_version == len(migrations) + 1
     assert again.get_profile("p")["note"] == "n/a" and again.get_profile("p")["verify_key"] == "k"
 
 
-def test_a_failing_migration_changes_nothing(db_path, monkeypatch):
-    Store(db_path).save_profile("p")
-    monkeypatch.setattr(store_module, "MIGRATIONS",
-                        [*MIGRATIONS, "CREATE TABLE extra (x); ALTER TABLE nowhere ADD COLUMN y"])
-    with pytest.raises(sqlite3.OperationalError):
-        Store(db_path)
-    raw = sqlite3.connect(db_path)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert raw.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
-    assert raw.execute("SELECT name FROM profiles").fetchall() == [("p",)]
+def test_a_failing_migration_changes_nothing(store_target, monkeypatch):
+    Store(store_target).save_profile("p")
+    name, migrations = migrations_of(store_target)
+    monkeypatch.setattr(migration_module(store_target), name,
+                        [*migrations, "CREATE TABLE extra (x INTEGER); ALTER TABLE nowhere ADD COLUMN y INTEGER"])
+    with pytest.raises(Store.errors + pg_module.PostgresStore.errors):
+        Store(store_target)
+    assert raw_query(store_target, version_sql(store_target)) == [(len(migrations),)]
+    tables = ("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'extra'"
+              if store_target.startswith("postgresql://") else
+              "SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'")
+    assert raw_query(store_target, tables) == [(0,)]
+    assert raw_query(store_target, "SELECT name FROM profiles") == [("p",)]
 
 
-def test_a_newer_schema_is_a_clear_error(db_path):
-    Store(db_path).save_profile("p")
-    raw = sqlite3.connect(db_path)
-    raw.execute("PRAGMA user_version = 99")
-    raw.close()
-    with pytest.raises(RuntimeError, match=rf"schema version 99, newer than this code \({len(MIGRATIONS)}\); upgrade"):
-        Store(db_path)
-    raw = sqlite3.connect(db_path)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 99  # left alone
+def test_a_newer_schema_is_a_clear_error(store_target):
+    Store(store_target).save_profile("p")
+    raw_query(store_target, version_sql(store_target, 99))
+    current = len(migrations_of(store_target)[1])
+    with pytest.raises(RuntimeError, match=rf"schema version 99, newer than this code \({current}\); upgrade") as caught:
+        Store(store_target)
+    assert "apichat-test-password" not in str(caught.value)  # a database URL is shown masked
+    assert raw_query(store_target, version_sql(store_target)) == [(99,)]  # left alone
 
 
 def test_memory_store_is_shared_by_threads():
@@ -152,30 +203,30 @@ def plans_of(store: Store, call) -> list[str]:
     lambda s, c: s.messages_before(c, 50, limit=10),
     lambda s, c: s.messages_before(c),
 ])
-def test_message_polls_use_the_index(store, call):
-    store.save_profile("p")
-    conversation = store.ensure_conversation("p", "c1", 1)["id"]
-    other = store.ensure_conversation("p", "c2", 1)["id"]
+def test_message_polls_use_the_index(sqlite_store, call):
+    sqlite_store.save_profile("p")
+    conversation = sqlite_store.ensure_conversation("p", "c1", 1)["id"]
+    other = sqlite_store.ensure_conversation("p", "c2", 1)["id"]
     for i in range(30):
-        store.add_contact_message(conversation if i % 2 else other, "text", f"m{i}", {}, {})
-    store.conn.execute("ANALYZE")
-    for plan in plans_of(store, lambda: call(store, conversation)):
+        sqlite_store.add_contact_message(conversation if i % 2 else other, "text", f"m{i}", {}, {})
+    sqlite_store.conn.execute("ANALYZE")
+    for plan in plans_of(sqlite_store, lambda: call(sqlite_store, conversation)):
         assert "USING INDEX messages_by_conversation" in plan or "USING COVERING INDEX messages_by_conversation" \
             in plan, plan
         assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
 
 
-def test_duplicate_lookup_uses_the_index(store):
-    store.save_profile("p")
-    webhook(store, reply("a"))
-    plans = plans_of(store, lambda: webhook(store, reply("b")))
+def test_duplicate_lookup_uses_the_index(sqlite_store):
+    sqlite_store.save_profile("p")
+    webhook(sqlite_store, reply("a"))
+    plans = plans_of(sqlite_store, lambda: webhook(sqlite_store, reply("b")))
     assert any("deliveries_by_hash" in p for p in plans), plans
     assert not any("SCAN deliveries" in p or "SCAN messages" in p for p in plans), plans
 
 
-def test_webhook_and_unread_counts_find_the_last_of_a_direction_by_index(store):
-    webhook(store, reply("first"))
-    plans = plans_of(store, lambda: (webhook(store, reply("second")), store.list_conversations("p")))
+def test_webhook_and_unread_counts_find_the_last_of_a_direction_by_index(sqlite_store):
+    webhook(sqlite_store, reply("first"))
+    plans = plans_of(sqlite_store, lambda: (webhook(sqlite_store, reply("second")), sqlite_store.list_conversations("p")))
     reply_to = [p for p in plans if "messages_by_direction (conversation=? AND direction=?)" in p]
     unread = [p for p in plans if "messages_by_direction (conversation=? AND direction=? AND id>?)" in p]
     assert reply_to and unread, plans
@@ -193,14 +244,14 @@ def test_message_polls_page_in_order(store):
 
 # ---------------------------------------------------------------- concurrency
 
-def test_a_reader_never_blocks_the_writer(db_path):
-    s = Store(db_path)
+def test_a_reader_never_blocks_the_writer(store_target):
+    s = Store(store_target)
     s.save_profile("p")
     _, _, first = webhook(s, reply("first"))
     conversation = s.get_message(first)["conversation"]
 
     reader = s.conn  # this thread's connection: hold a read transaction open
-    reader.execute("BEGIN")
+    reader.execute(s.BEGIN_READ)  # SQLite's BEGIN; PostgreSQL's repeatable read, as profiles() reads
     assert [m["text"] for m in s.messages_since(conversation)] == ["first"]
 
     done, errors = threading.Event(), []
@@ -215,15 +266,15 @@ def test_a_reader_never_blocks_the_writer(db_path):
 
     writer = threading.Thread(target=write)
     writer.start()
-    writer.join(10)  # blocked would mean waiting for busy_timeout (30 s)
+    writer.join(10)  # blocked would mean waiting for busy_timeout (30 s) or a lock
     assert done.is_set() and not errors, errors
     assert [m["text"] for m in s.messages_since(conversation)] == ["first"]  # its own snapshot
     reader.execute("COMMIT")
     assert len(s.messages_since(conversation)) == 6
 
 
-def test_a_writer_never_blocks_a_reader(db_path):
-    s = Store(db_path)
+def test_a_writer_never_blocks_a_reader(store_target):
+    s = Store(store_target)
     conversation = s.ensure_conversation("p", "c1", 1)["id"]
     s.add_contact_message(conversation, "text", "committed", {}, {})
     with s.write() as conn:
@@ -236,8 +287,29 @@ def test_a_writer_never_blocks_a_reader(db_path):
         assert seen and [m["text"] for m in seen[0][0]] == ["committed"] and seen[0][1] is None
 
 
-def test_concurrent_writers_lose_nothing(db_path):
-    s = Store(db_path)
+def test_a_reader_waiting_for_new_messages_wakes_on_a_commit_by_another_store(store_target):
+    """What the chat's live tail waits on in team mode: PostgreSQL's NOTIFY, or SQLite's indexed look."""
+    s, other = Store(store_target), Store(store_target)  # two processes, as far as the database can tell
+    conversation = s.ensure_conversation("p", "c1", 123)["id"]
+    elsewhere = s.ensure_conversation("p", "c2", 1)["id"]
+    first = s.add_contact_message(conversation, "text", "hello", {}, {})
+    assert s.wait_for_messages(conversation, 0, 0) is True  # already there: no wait
+    assert s.wait_for_messages(conversation, first, 0.1) is False
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(s.wait_for_messages(conversation, first, 60)))
+    waiter.start()
+    other.add_contact_message(elsewhere, "text", "another conversation", {}, {})
+    waiter.join(0.3)
+    assert waiter.is_alive() and not woke  # a message elsewhere does not end the wait
+    webhook(other, reply("the answer"))
+    waiter.join(60)
+    assert woke == [True]
+    if s.shared:
+        assert s.listener().received >= 2  # told by the database, not found by polling
+
+
+def test_concurrent_writers_lose_nothing(store_target):
+    s = Store(store_target)
     s.save_profile("p")
     errors = []
 
@@ -275,8 +347,8 @@ def waiting_webhooks(store: Store, bodies: list[bytes]) -> tuple[list, list[thre
     return results, threads
 
 
-def test_webhooks_arriving_together_are_committed_together(db_path):
-    s = Store(db_path)
+def test_webhooks_arriving_together_are_committed_together(store_target):
+    s = Store(store_target)
     bodies = [json.dumps(reply(f"together {i}")).encode() for i in range(6)]
     bodies.append(bodies[0])  # a copy in the same group is still a duplicate
     commits = []
@@ -297,8 +369,8 @@ def test_webhooks_arriving_together_are_committed_together(db_path):
             assert s.get_message(message)["delivery"] == delivery
 
 
-def test_thirty_concurrent_webhooks_are_one_transaction_with_one_profile_check(db_path):
-    s = Store(db_path)
+def test_thirty_concurrent_webhooks_are_one_transaction_with_one_profile_check(store_target):
+    s = Store(store_target)
     s.save_profile("p", verify_key="k")
     version = s.profiles().version
     statements = []
@@ -322,7 +394,7 @@ def test_thirty_concurrent_webhooks_are_one_transaction_with_one_profile_check(d
         t.join(10)
     assert isinstance(results[7], store_module.StaleProfiles)
     assert [r[0] for i, r in enumerate(results) if i != 7] == ["accepted"] * 29
-    assert statements.count("BEGIN IMMEDIATE") == 2  # this thread's, then one for the thirty
+    assert statements.count(s.BEGIN_WRITE[0]) == 2  # this thread's, then one for the thirty
     assert sum("FROM profile_version" in x for x in statements) == 2  # likewise: once per transaction
     # the writer takes the GIL back after every statement: a batch is a fixed handful, not five per webhook
     assert sum(x.startswith("INSERT INTO messages") for x in statements) == 1
@@ -351,17 +423,24 @@ def test_the_profile_version_moves_with_every_change_of_profiles_or_default(stor
     assert moved() and store.profiles().lookup(None)["name"] == "a" and store.profiles().lookup("b") is None
 
 
-def test_a_bad_webhook_in_a_group_fails_alone(db_path):
-    s = Store(db_path)
-    with s.write() as conn:  # the database itself refuses one row, as a full disk or a constraint would
-        conn.execute("CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text LIKE '%poison%' "
-                     "BEGIN SELECT RAISE(ABORT, 'cannot store this one'); END")
+POISON = {  # the database itself refuses one row, as a full disk or a constraint would
+    "sqlite": ["CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text LIKE '%poison%' "
+               "BEGIN SELECT RAISE(ABORT, 'cannot store this one'); END"],
+    "postgresql": ["ALTER TABLE messages ADD CONSTRAINT poison CHECK (text NOT LIKE '%poison%')"],
+}
+
+
+def test_a_bad_webhook_in_a_group_fails_alone(store_target):
+    s = Store(store_target)
+    with s.write() as conn:
+        for statement in POISON[s.BACKEND]:
+            conn.execute(statement)
     bodies = [json.dumps(reply(text)).encode() for text in ("good 1", "poison", "good 2")]
     with s.write():
         results, threads = waiting_webhooks(s, bodies)
     for t in threads:
         t.join(10)
-    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert isinstance(results[1], (sqlite3.IntegrityError, pg_module.psycopg.IntegrityError))
     assert results[0][0] == results[2][0] == "accepted"
     assert s.count_deliveries("accepted") == 2 and s.count_deliveries() == 2
     assert webhook(s, json.dumps(reply("after")).encode())[0] == "accepted"  # and the store goes on
@@ -458,6 +537,7 @@ def test_list_deliveries_filters(store):
     assert [d["outcome"] for d in store.list_deliveries(outcome="accepted")] == ["accepted"]
     assert [d["outcome"] for d in store.list_deliveries(text="alpha")] == ["accepted"]
     assert [d["outcome"] for d in store.list_deliveries(text="no X-Hub")] == ["rejected"]
+    assert [d["outcome"] for d in store.list_deliveries(text="ALPHA")] == ["accepted"]  # case ignored, both backends
 
 
 # ---------------------------------------------------------------- conversations
@@ -511,6 +591,7 @@ def test_record_request_masks_authorization(store):
     assert headers["Content-Type"] == "application/json" and headers["X-Api-Key"].endswith("5555")
     assert (row["status"], row["duration_ms"], row["target"]) == (200, 12.5, "bot_url")
     assert [r["id"] for r in store.list_requests(profile="p", text="apichat")] == [request_id]
+    assert [r["id"] for r in store.list_requests(text="APICHAT")] == [request_id]
     assert store.list_requests(profile="nobody") == []
 
 
@@ -571,8 +652,7 @@ def test_a_failed_write_rolls_back(store):
     assert store.get_setting("after") == "ok"
 
 
-def test_the_request_log_keeps_no_verification_key_in_clear(tmp_path):
-    store = Store(str(tmp_path / "c.db"))
+def test_the_request_log_keeps_no_verification_key_in_clear(store):
     body = json.dumps({"webhook_url": "https://x/webhook/p", "webhook_verification_key": "secret-key-123456"})
     answer = json.dumps({"status": "ok", "data": {"webhook_verification_key": "secret-key-123456", "bot_url": "u"}})
     store.record_request(profile="p", target="partner", method="POST", url="https://uchat/api", request_headers={},
@@ -584,8 +664,7 @@ def test_the_request_log_keeps_no_verification_key_in_clear(tmp_path):
     assert json.loads(row["response_body"])["data"]["webhook_verification_key"].endswith("3456")
 
 
-def test_a_refused_body_is_kept_in_part_so_junk_cannot_fill_the_disk(tmp_path):
-    store = Store(str(tmp_path / "c.db"))
+def test_a_refused_body_is_kept_in_part_so_junk_cannot_fill_the_disk(store):
     junk = b"x" * (900 * 1024)
     store.record_delivery(profile="p", route="/webhook/p", method="POST", headers={}, body=junk,
                           outcome="rejected", status_code=401, reason="no X-Hub-Signature-256 header")
@@ -660,7 +739,8 @@ def test_a_deleted_file_is_not_recreated_and_a_new_store_starts_clean(tmp_path, 
     assert [p["name"] for p in fresh.list_profiles()] == ["new"]
 
 
-def test_a_store_deleted_during_a_transaction_says_the_write_is_lost(store, db_path):
+def test_a_store_deleted_during_a_transaction_says_the_write_is_lost(db_path):
+    store = Store(db_path)
     with pytest.raises(StoreUnavailable, match="the file was deleted"):
         with store.write() as conn:
             conn.execute("INSERT INTO settings (key, value) VALUES ('late', '1')")
@@ -674,3 +754,51 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
                                                r"restart the console or point APICHAT_DB at a store"):
         Store(str(path))
     assert path.read_text().startswith("these are my notes")
+
+
+# ---------------------------------------------------------------- PostgreSQL only
+
+def test_postgresql_connections_of_finished_threads_serve_the_next_ones(pg_cluster):
+    """Streamlit runs every poll on a new thread: each would log in anew (SCRAM) without this."""
+    s = Store(pg_cluster.new_database())
+    conversation = s.ensure_conversation("p", "c1", 1)["id"]
+    backends = []
+
+    def poll():
+        s.messages_since(conversation, 0)
+        backends.append(s.conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+    for _ in range(20):
+        thread = threading.Thread(target=poll)
+        thread.start()
+        thread.join(30)
+        del thread
+    assert len(backends) == 20 and len(set(backends)) <= 2, backends
+    busy = s.conn  # a thread that still runs keeps its own
+    other = in_new_thread(lambda: s.conn)
+    assert busy is not other
+    s.close()
+
+
+def test_postgresql_a_process_holding_the_write_lock_fails_writes_after_a_timeout_not_forever(pg_cluster, monkeypatch):
+    import psycopg
+
+    url = pg_cluster.new_database()
+    monkeypatch.setattr(pg_module.PostgresStore, "LOCK_TIMEOUT", "300ms")
+    s = Store(url)
+    with psycopg.connect(url, autocommit=True) as stuck:  # a receiver stopped with the lock in hand
+        stuck.execute(f"SELECT pg_advisory_lock({pg_module.WRITE_LOCK})")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            webhook(s, reply("waits for the lock"))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            s.save_profile("p")
+        statements = []
+        s._writer.set_trace_callback(statements.append)
+        with s._write_lock:  # three webhooks wait together, then meet the held lock once, not once each
+            results, threads = waiting_webhooks(s, [json.dumps(reply(f"w{i}")).encode() for i in range(3)])
+        for thread in threads:
+            thread.join(30)
+        assert all(isinstance(r, psycopg.errors.LockNotAvailable) for r in results), results
+        assert statements.count(s.BEGIN_WRITE[0]) == 1  # one try for the batch, no retry of each alone
+    assert webhook(s, reply("after the lock is released"))[0] == "accepted"
+    assert s.count_deliveries() == 1

@@ -12,7 +12,7 @@ import streamlit as st
 from apichat import profiles
 from apichat.config import Settings, SettingsError, is_shared_store, load_settings
 from apichat.services import ServiceStatus, ensure_service
-from apichat.store import Store, StoreUnavailable
+from apichat.store import SchemaTooNew, Store, StoreUnavailable
 from ui import login, safety
 
 STORE_PROBLEM = "_store_problem"  # set by a page or a live fragment that met a missing store, shown by app.py
@@ -76,6 +76,8 @@ def store() -> Store:
         return _store()
     except StoreUnavailable as exc:
         _say_store_problem(safety.store_problem(exc))
+    except SchemaTooNew as exc:  # a newer console migrated it: say so, never a traceback
+        _say_store_problem(f"**The store is newer than this console:** {safety.md(str(exc))}.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -153,7 +155,7 @@ def sender_pool() -> ThreadPoolExecutor:
 def services() -> dict[str, ServiceStatus]:
     """Start (or reuse) the receiver and the sandbox once per Streamlit server; connect the first profile."""
     cfg = settings()
-    data_dir = os.path.dirname(os.path.abspath(cfg.db_path))
+    data_dir = cfg.data_dir
     env = dict(os.environ)
     found = {"receiver": ensure_service(
         "receiver", "receiver", cfg.receiver_url, "apichat-receiver",

@@ -27,6 +27,17 @@ def poll_interval(rows: list[dict], now: float, idle: float) -> float:
     return min(FAST_SECONDS, idle) if expected else idle
 
 
+def wait_for_reply(store, conversation: int, after_id: int, pace: float) -> bool:
+    """While a reply is expected (the fast pace) on a store that is told of commits (PostgreSQL's NOTIFY,
+    team mode), wait up to most of one fast interval for a message after `after_id`, so a reply committed
+    on any host is drawn at once rather than at the next tick. The script thread is held meanwhile, so never
+    longer than that (a click waits at most as long as for a poll), and never on SQLite, where waiting
+    would only be polling. True when something new is there."""
+    if not getattr(store, "shared", False) or pace > FAST_SECONDS:
+        return False
+    return store.wait_for_messages(conversation, after_id, 0.8 * pace)
+
+
 def set_pace(seconds: float) -> bool:
     """Change how often the fragment running now reruns, without a full run of the page.
 

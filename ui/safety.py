@@ -115,5 +115,8 @@ def ui_host_notice(declared: str | None, address: str | None) -> str | None:
 
 def store_problem(exc: StoreUnavailable) -> str:
     """The one message every page shows when the store is gone or unreadable."""
+    if exc.path.startswith(("postgresql://", "postgres://")):  # team mode: comes back with the server
+        return (f"**The team store cannot be used:** {md(str(exc))}. The console uses it again by itself as soon "
+                "as the database answers; check `APICHAT_DB` and the server.")
     return (f"**The store at {code(exc.path)} is missing or unreadable:** {md(exc.why)}; restart the "
             "console or point `APICHAT_DB` at a store.")

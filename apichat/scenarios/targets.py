@@ -66,7 +66,7 @@ def sandbox_target(workdir: str | Path | None = None) -> Iterator[Target]:
         except Exception as exc:
             raise TargetError(f"could not set the sandbox's webhook: {exc}") from None
         yield Target(store, profile, f"sandbox on {settings.sandbox_url}, receiver on {settings.receiver_url}, "
-                                     f"store {settings.db_path}")
+                                     f"store {settings.db_label}")
     finally:
         for child in children:
             child.stop()
@@ -94,7 +94,7 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
         if name == profiles.SANDBOX:
             wanted.append(("sandbox", settings.sandbox_url, "apichat-sandbox", ["--port", str(settings.sandbox_port)],
                            None))
-        log_dir = Path(settings.db_path).resolve().parent
+        log_dir = Path(settings.data_dir)
         for module, url, service, args, store_id in wanted:
             status = ensure_service(module, module, url, service, args, child_env, str(log_dir / f"{module}.log"),
                                     wait_seconds=30.0, store_id=store_id)
@@ -107,11 +107,11 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
         profile = store.get_profile(name)
         if profile is None:
             known = ", ".join(p["name"] for p in store.list_profiles()) or "none"
-            raise TargetError(f"no profile named {name!r} in {settings.db_path} (profiles: {known})")
+            raise TargetError(f"no profile named {name!r} in {settings.db_label} (profiles: {known})")
         if not profile["bot_url"] or not profile["flow_key"]:
             raise TargetError(f"profile {name!r} has no bot_url or flow key yet: connect it on the Connect page")
         yield Target(store, profile, f"profile {name} ({urlparse(profile['bot_url']).netloc}), store "
-                                     f"{settings.db_path}")
+                                     f"{settings.db_label}")
     finally:
         for child in children:
             child.stop()

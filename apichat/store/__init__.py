@@ -1,7 +1,10 @@
-"""The SQLite store: the only module that holds SQL.
+"""The store: the only package that holds SQL.
 
-WAL mode, one connection per thread, short write transactions, so a page polling for new
-messages never blocks the receiver writing one. The schema is migrated on open.
+`Store(path)` opens SQLite (the default: WAL mode, one connection per thread, short write transactions, so
+a page polling for new messages never blocks the receiver writing one); `Store("postgresql://...")` opens
+the same store on PostgreSQL (team mode, `postgres.py`): the SQL here is written once for both, and the
+backend-specific parts (connections, the write lock, id reservation, migrations) are methods that
+`PostgresStore` overrides. The schema is migrated on open.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import pathname2url
 
-from .payloads import BotMessage
-from .redact import masked_body, masked_headers
-from .schema import MIGRATIONS
+from ..config import is_shared_store
+from ..payloads import BotMessage
+from ..redact import masked_body, masked_headers
+from ..schema import MIGRATIONS
 
 DUPLICATE_WINDOW_SECONDS = 600
 BODY_CAP_BYTES = 1024 * 1024
@@ -53,9 +57,9 @@ def storable(text: str) -> str:
 
 
 INSERT_DELIVERY = (
-    "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
+    "INSERT INTO deliveries (received_at, profile, route, method, remote_addr, headers, body, body_size, "
     "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) "
-    "VALUES ({id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
 
 
 class StoreUnavailable(sqlite3.OperationalError):
@@ -65,10 +69,14 @@ class StoreUnavailable(sqlite3.OperationalError):
     inode), so the store checks the path itself. The message is the one line a person reads.
     """
 
-    def __init__(self, path: str, why: str):
-        self.path, self.why = os.path.abspath(path), why
-        super().__init__(f"the store at {self.path} is missing or unreadable: {why}; restart the console "
-                         "or point APICHAT_DB at a store")
+    def __init__(self, path: str, why: str, message: str | None = None):
+        self.path, self.why = (os.path.abspath(path) if message is None else path), why
+        super().__init__(message or f"the store at {self.path} is missing or unreadable: {why}; restart the "
+                         "console or point APICHAT_DB at a store")
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was migrated by a newer console: this code does not know its schema and leaves it alone."""
 
 
 class StaleProfiles(Exception):
@@ -167,7 +175,27 @@ def _dict(row: sqlite3.Row | None) -> dict | None:
 
 
 class Store:
-    """The console's store at `path` (a file, or ':memory:' for tests)."""
+    """The console's store at `path` (a file, or ':memory:' for tests), or at a `postgresql://` URL.
+
+    `Store(url)` returns a `PostgresStore` (postgres.py) for a PostgreSQL URL: callers never choose.
+    """
+
+    BACKEND = "sqlite"
+    shared = False  # one machine's file; PostgreSQL is shared by several receivers and consoles
+    BEGIN_WRITE = ("BEGIN IMMEDIATE",)  # takes the database's one write lock, for every process at once
+    BEGIN_READ = "BEGIN"
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)  # what the database raises
+
+    def __new__(cls, path: str = ":memory:", *args, **kwargs):
+        if cls is Store and is_shared_store(path):
+            from .postgres import PostgresStore
+            return super().__new__(PostgresStore)
+        return super().__new__(cls)
+
+    @property
+    def label(self) -> str:
+        """Where this store is, as it may be shown or logged (a database URL's password masked)."""
+        return self._file if self.path != ":memory:" else ":memory:"
 
     def __init__(self, path: str):
         self.path = path
@@ -179,6 +207,14 @@ class Store:
             folder = os.path.dirname(os.path.abspath(path))
             os.makedirs(folder, exist_ok=True)
             self._uri = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened; set once it exists
+        self._init_state()
+        self._migrate()
+        if self._uri is None:
+            self._identity = self._file_identity()
+
+    def _init_state(self) -> None:
+        """What every backend keeps in process memory: connections, the writer thread, the caches."""
         self._local = threading.local()
         # All writes of this process go through one connection, one at a time: writers queue on this
         # lock rather than in SQLite's busy handler (which sleeps in steps of milliseconds), and the
@@ -196,10 +232,6 @@ class Store:
         self._snapshot: ProfileSnapshot | None = None
         self._profiles_version = 0  # the newest profile_version this process has seen
         self._conversations: dict[tuple[str, str, int], int] = {}  # the writer's (profile, contact, conv_id) -> id
-        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened; set once it exists
-        self._migrate()
-        if self._uri is None:
-            self._identity = self._file_identity()
 
     # ------------------------------------------------------------ connections
 
@@ -229,10 +261,14 @@ class Store:
         conn.row_factory = sqlite3.Row
         return conn
 
+    def _usable(self, conn) -> bool:
+        """False when `conn` was lost (PostgreSQL restarted): it is replaced by a new one."""
+        return True
+
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or not self._usable(conn):
             conn = self._local.conn = self._open()
         return conn
 
@@ -246,19 +282,33 @@ class Store:
         with self._write_lock:
             self.check()  # nothing is written to a store whose file was deleted or replaced
             conn = self._writer
-            if conn is None:
+            if conn is None or not self._usable(conn):
                 conn = self._writer = self._open()
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in self.BEGIN_WRITE:
+                    conn.execute(statement)
+            except BaseException:
+                self._begin_failed(conn)
+                raise
             try:
                 yield conn
                 if track_profiles:
                     version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
                     self._profiles_version = max(self._profiles_version, version)
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise
             conn.execute("COMMIT")
             self.check()  # deleted during the transaction: what was committed is gone, say so
+
+    # errors of the store as a whole, not of one webhook: a batch that meets one is not retried one by one
+    _batch_errors: tuple[type[BaseException], ...] = (StoreUnavailable,)
+
+    def _rollback(self, conn) -> None:
+        conn.execute("ROLLBACK")
+
+    def _begin_failed(self, conn) -> None:
+        """BEGIN IMMEDIATE that fails (busy) leaves no transaction in SQLite: nothing to undo."""
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
@@ -270,7 +320,7 @@ class Store:
         with self.write(track_profiles=False) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path} has schema version {version}, newer than this code "
+                raise SchemaTooNew(f"{self.path} has schema version {version}, newer than this code "
                                    f"({len(MIGRATIONS)}); upgrade the console")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _statements(script):
@@ -407,7 +457,7 @@ class Store:
         snapshot = self._snapshot
         if fresh or snapshot is None or snapshot.version != self._profiles_version:
             conn = self.conn
-            conn.execute("BEGIN")  # one consistent read of the version and what it numbers
+            conn.execute(self.BEGIN_READ)  # one consistent read of the version and what it numbers
             try:
                 version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
                 rows = [dict(r) for r in conn.execute("SELECT * FROM profiles ORDER BY created_at, name")]
@@ -486,10 +536,10 @@ class Store:
         with self.write() as conn:
             cur = conn.execute(
                 "INSERT INTO messages (conversation, direction, author, kind, text, data, raw, status, "
-                "created_at, updated_at) VALUES (?, 'out', 'contact', ?, ?, ?, ?, 'sending', ?, ?)",
+                "created_at, updated_at) VALUES (?, 'out', 'contact', ?, ?, ?, ?, 'sending', ?, ?) RETURNING id",
                 (conversation, kind, storable(text), storable(json.dumps(data, ensure_ascii=False)),
                  storable(json.dumps(raw, ensure_ascii=False)), now, now))
-            return cur.lastrowid
+            return cur.fetchone()[0]
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
         with self.write() as conn:
@@ -509,6 +559,32 @@ class Store:
         rows = self._rows("SELECT * FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
                           (conversation, before_id if before_id is not None else 2**62, limit))
         return rows[::-1]
+
+    def wait_for_messages(self, conversation: int, after_id: int, timeout: float) -> bool:
+        """True as soon as `conversation` has a message newer than `after_id`; False after `timeout` seconds.
+
+        On PostgreSQL the wait is woken by the database's NOTIFY when any host commits one; on SQLite it is
+        the indexed look repeated every WAIT_STEP_SECONDS (one process's file: nothing to be told by).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            mark = self._change_mark(conversation)  # taken before the look: a commit after it is not missed
+            if self.conn.execute("SELECT 1 FROM messages WHERE conversation = ? AND id > ? LIMIT 1",
+                                 (conversation, after_id)).fetchone() is not None:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._wait_for_change(conversation, mark, min(left, self.WAIT_STEP_SECONDS))
+
+    WAIT_STEP_SECONDS = 0.05
+
+    def _change_mark(self, conversation: int):
+        """Something that moves when `conversation` changes (PostgreSQL: a count of its notifications)."""
+        return None
+
+    def _wait_for_change(self, conversation: int, mark, seconds: float) -> None:
+        time.sleep(seconds)
 
     def message_changes(self, conversation: int, ids: list[int], since: float) -> list[dict]:
         """Messages among `ids` whose status changed after `since` (delivery states)."""
@@ -530,7 +606,7 @@ class Store:
         """Keep a delivery that did not become a message (rejected, handshake, error)."""
         row = _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr,
                             flow_ns, action, kind, body_size)
-        return self._submit(_Job(lambda conn: conn.execute(INSERT_DELIVERY.format(id="NULL"), (*row, None)).lastrowid))
+        return self._submit(_Job(lambda conn: conn.execute(INSERT_DELIVERY, (*row, None)).fetchone()[0]))
 
     def accept_webhook(self, *, profile: str, route: str, method: str, headers: dict, body: bytes,
                        message: BotMessage, remote_addr: str = "", flow_ns: str = "",
@@ -628,8 +704,7 @@ class Store:
             (*hashes, now - DUPLICATE_WINDOW_SECONDS))}
         # ids are chosen here, so a message and its delivery can name each other in one INSERT each; safe
         # because this transaction holds the write lock
-        last_message, last_delivery = conn.execute(
-            "SELECT (SELECT IFNULL(MAX(id), 0) FROM messages), (SELECT IFNULL(MAX(id), 0) FROM deliveries)").fetchone()
+        last_message, last_delivery = self._reserve_ids(conn, len(items))
         messages, deliveries, results = [], [], []
         for item in items:
             last_delivery += 1
@@ -653,6 +728,14 @@ class Store:
         conn.execute(INSERT_DELIVERIES + ", ".join([DELIVERY_VALUES] * len(deliveries)),
                      [value for row in deliveries for value in row])
         return results
+
+    def _reserve_ids(self, conn, count: int) -> tuple[int, int]:
+        """The ids just before `count` free message ids and `count` free delivery ids (the write lock is held)."""
+        return conn.execute("SELECT (SELECT IFNULL(MAX(id), 0) FROM messages), "
+                            "(SELECT IFNULL(MAX(id), 0) FROM deliveries)").fetchone()
+
+    def _after_copy(self, conn, table: str) -> None:
+        """After rows were copied into `table` with their ids (copy.py): nothing to do in SQLite."""
 
     def _conversation_of(self, conn: sqlite3.Connection, item: _Webhook) -> int:
         """The conversation a webhook belongs to, created if new; remembered (conversations are never deleted)."""
@@ -692,8 +775,9 @@ class Store:
                     results = self._apply_all(conn, batch, version)
             except Exception as exc:
                 self._conversations.clear()  # it may name conversations this rollback undid
-                if len(batch) == 1:
-                    batch[0].error = exc
+                if len(batch) == 1 or isinstance(exc, self._batch_errors):  # no store, no lock: each alone would
+                    for job in batch:  # fail too, and each try would wait its own timeout
+                        job.error = exc
                     return
                 for job in batch:
                     try:
@@ -750,12 +834,13 @@ class Store:
         with self.write() as conn:
             cur = conn.execute(
                 "INSERT INTO requests (created_at, profile, target, method, url, request_headers, request_body, "
-                "status, response_body, duration_ms, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, response_body, duration_ms, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (_now(), profile, target, method, url, json.dumps(masked_headers(request_headers)),
                  storable(masked_body(request_body)[:TEXT_CAP_CHARS]), status,
                  storable(masked_body(response_body or "")[:TEXT_CAP_CHARS]),
                  duration_ms, storable(error[:2000]), message_id))
-            return cur.lastrowid
+            return cur.fetchone()[0]
 
     def list_requests(self, *, profile: str | None = None, text: str | None = None, after_id: int = 0,
                       limit: int = 200) -> list[dict]:
@@ -780,9 +865,9 @@ class Store:
         with self.write() as conn:
             return conn.execute(
                 "INSERT INTO scenario_runs (batch, scenario, path, profile, contact_id, conversation, status, "
-                "started_at, total_steps, source) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                "started_at, total_steps, source) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id",
                 (batch, scenario, path, profile, contact_id, conversation, _now(), total_steps,
-                 source[:TEXT_CAP_CHARS])).lastrowid
+                 source[:TEXT_CAP_CHARS])).fetchone()[0]
 
     def add_scenario_result(self, run: int, *, position: int, line: int, label: str, status: str,
                             first_reply_ms: float | None = None, settle_ms: float | None = None,
@@ -790,9 +875,9 @@ class Store:
         with self.write() as conn:
             return conn.execute(
                 "INSERT INTO scenario_results (run, position, line, label, status, first_reply_ms, settle_ms, "
-                "replies, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "replies, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (run, position, line, label, status, first_reply_ms, settle_ms, replies,
-                 json.dumps(detail or {}, ensure_ascii=False, default=str), _now())).lastrowid
+                 json.dumps(detail or {}, ensure_ascii=False, default=str), _now())).fetchone()[0]
 
     def finish_scenario_run(self, run: int, *, status: str, error: str = "", passed: int = 0, failed: int = 0,
                             first_p50_ms: float | None = None, first_p95_ms: float | None = None,

@@ -1,0 +1,153 @@
+"""`python -m apichat.store check|copy`, and the one-line errors of a store that cannot be opened (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from apichat import processes
+from apichat.payloads import parse_bot_message
+from apichat.schema import MIGRATIONS, PG_MIGRATIONS
+from apichat.store import Store, StoreUnavailable
+from apichat.store.copy import TABLES, row_counts
+
+from .conftest import ROOT
+from .pg import PASSWORD
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "apichat.store", *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=processes.clean_env(**(env or {})))
+
+
+def filled(path: str) -> Store:
+    """A SQLite store with a row in every table: profiles, a default, 3 conversations, webhooks, a refused
+    delivery with bytes that are not UTF-8, a request, a scenario run and its result."""
+    store = Store(path)
+    store.save_profile("shop", verify_key="vk-1234", flow_key="fk-5678")
+    store.set_default_profile("shop")
+    store.save_contact("c1", "Ada", "ada@x.test", "+1")
+    for i in range(120):
+        body = json.dumps({"sender_id": "c1", "conv_id": i % 3, "text": f"reply {i} \u0000 é"}).encode()
+        store.accept_webhook(profile="shop", route="/webhook/shop", method="POST", headers={}, body=body,
+                             message=parse_bot_message(body))
+    conversation = store.list_conversations("shop")[0]["id"]
+    store.add_contact_message(conversation, "text", "hello", {}, {"content": "hello"})
+    store.record_delivery(profile="shop", route="/webhook/shop", method="POST", headers={}, body=b"\x00\xff junk",
+                          outcome="rejected", status_code=401, reason="no X-Hub-Signature-256 header")
+    store.record_request(profile="shop", target="bot_url", method="POST", url="https://bot.test/x",
+                         request_headers={}, request_body="{}", status=200, response_body="{}", duration_ms=3.5)
+    run = store.start_scenario_run(scenario="s", path="s.yaml", profile="shop", total_steps=1)
+    store.add_scenario_result(run, position=0, line=3, label="send hi", status="passed", first_reply_ms=12.0)
+    store.finish_scenario_run(run, status="passed", passed=1)
+    store.store_id  # noqa: B018 - a setting of its own, which the copy leaves behind
+    return store
+
+
+def test_copy_moves_every_table_to_postgresql_and_verifies_the_counts(tmp_path, pg_cluster):
+    source_path = str(tmp_path / "console.db")
+    source = filled(source_path)
+    url = pg_cluster.new_database()
+
+    done = cli("copy", "--from", source_path, "--to", url)
+    assert done.returncode == 0, done.stderr
+    assert PASSWORD not in done.stdout + done.stderr and "••••••" in done.stdout
+    assert "every count matches" in done.stdout
+    lines = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.split()
+             and line.split()[0] in TABLES}
+    counts = row_counts(source)
+    assert {table: [str(counts[table])] * 2 for table in TABLES} == lines
+    assert counts["messages"] == 121 and counts["deliveries"] == 121 and all(counts.values())
+
+    copied = Store(url)
+    assert copied.profiles().default["name"] == "shop" and copied.get_profile("shop")["verify_key"] == "vk-1234"
+    assert copied.store_id != source.store_id  # another store, which a console tells apart
+    for conversation in source.list_conversations("shop"):
+        mine = [(m["id"], m["text"], m["reply_to"], m["delivery"]) for m in source.messages_since(conversation["id"])]
+        theirs = [(m["id"], m["text"].replace("\ufffd", "\x00"), m["reply_to"], m["delivery"])
+                  for m in copied.messages_since(conversation["id"])]
+        assert mine == theirs
+    assert bytes(copied.list_deliveries(outcome="rejected")[0]["body"]) == b"\x00\xff junk"
+    assert copied.scenario_results(copied.list_scenario_runs()[0]["id"])[0]["first_reply_ms"] == 12.0
+    # new rows continue after the copied ids, on both sequences
+    body = json.dumps({"sender_id": "c1", "conv_id": 0, "text": "after the move"}).encode()
+    outcome, delivery, message = copied.accept_webhook(profile="shop", route="/webhook/shop", method="POST",
+                                                       headers={}, body=body, message=parse_bot_message(body))
+    top_message = max(m["id"] for c in source.list_conversations("shop") for m in source.messages_since(c["id"]))
+    assert (outcome, message, delivery) == ("accepted", top_message + 1, counts["deliveries"] + 1)
+
+    check = cli("check", env={"APICHAT_DB": url})
+    assert check.returncode == 0, check.stderr
+    assert "postgresql" in check.stdout and PASSWORD not in check.stdout
+    assert f"schema version    {len(PG_MIGRATIONS)} (this code: {len(PG_MIGRATIONS)})" in check.stdout
+    assert f"messages          {counts['messages'] + 1}" in check.stdout
+
+    again = cli("copy", "--from", source_path, "--to", url)  # never merged into a store that holds data
+    assert again.returncode == 1 and "is not empty" in again.stderr and PASSWORD not in again.stderr
+    assert row_counts(Store(url))["messages"] == counts["messages"] + 1
+
+
+def test_copy_back_to_sqlite_and_check_a_sqlite_store(tmp_path, pg_cluster):
+    url = pg_cluster.new_database()
+    source = Store(url)
+    source.save_profile("p", verify_key="k")
+    body = json.dumps({"sender_id": "c1", "conv_id": 5, "text": "hi"}).encode()
+    source.accept_webhook(profile="p", route="/webhook/p", method="POST", headers={}, body=body,
+                          message=parse_bot_message(body))
+    target = str(tmp_path / "back.db")
+    done = cli("copy", "--from", url, "--to", target)
+    assert done.returncode == 0, done.stderr
+    check = cli("check", "--db", target)
+    assert check.returncode == 0 and "sqlite" in check.stdout
+    assert f"schema version    {len(MIGRATIONS)} (this code: {len(MIGRATIONS)})" in check.stdout
+    assert "messages          1" in check.stdout and "deliveries        1" in check.stdout
+
+
+def test_a_failed_copy_leaves_the_destination_empty(tmp_path, pg_cluster):
+    source_path = str(tmp_path / "console.db")
+    source = filled(source_path)
+    with source.write() as conn:  # SQLite keeps what PostgreSQL's column types refuse
+        conn.execute("UPDATE requests SET status = 'not a number'")
+    url = pg_cluster.new_database()
+    done = cli("copy", "--from", source_path, "--to", url)
+    assert done.returncode == 1
+    assert "requests: a row among 1-1 cannot be stored" in done.stderr and "nothing was copied" in done.stderr
+    assert not any(row_counts(Store(url)).values())
+
+
+@pytest.mark.parametrize("case", ["unreachable", "wrong password", "no such database", "newer schema",
+                                  "another application's tables", "not a database", "no file"])
+def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg_cluster):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 50)
+    newer = pg_cluster.new_database() if case == "newer schema" else ""
+    if newer:
+        with Store(newer).write() as conn:
+            conn.execute("UPDATE schema_version SET version = 99")
+    other_app = pg_cluster.new_database() if case == "another application's tables" else ""
+    if other_app:
+        import psycopg
+        with psycopg.connect(other_app, autocommit=True) as conn:
+            conn.execute("CREATE TABLE profiles (login TEXT, shoe_size INTEGER)")
+    target, expected = {
+        "unreachable": (f"postgresql://someone:hunter2-secret@127.0.0.1:{processes.free_port()}/apichat",
+                        "cannot reach the PostgreSQL server of APICHAT_DB postgresql://someone:••••••@127.0.0.1:"),
+        "wrong password": (pg_cluster.url(password="hunter2-secret"), "PostgreSQL refused the credentials in "
+                           "APICHAT_DB postgresql://postgres:••••••@"),
+        "no such database": (pg_cluster.url("nowhere"), "the database of APICHAT_DB"),
+        "newer schema": (newer, f"has schema version 99, newer than this code ({len(PG_MIGRATIONS)}); upgrade"),
+        "another application's tables": (other_app, "cannot create or migrate the store's tables (to version 1) in "
+                                         "APICHAT_DB postgresql://postgres:••••••@"),
+        "not a database": (str(notes), "notes.txt is missing or unreadable: file is not a database"),
+        "no file": (str(tmp_path / "nothing.db"), "there is no store at"),
+    }[case]
+    done = cli("check", "--db", target)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert expected in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "hunter2" not in done.stderr and PASSWORD not in done.stderr
+    if case in ("unreachable", "wrong password", "no such database"):
+        with pytest.raises(StoreUnavailable, match="APICHAT_DB postgresql://"):
+            Store(target)

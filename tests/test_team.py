@@ -1,0 +1,152 @@
+"""Team mode's reliability, with real processes on one PostgreSQL database: two receivers (one of them two
+gunicorn workers) writing the same conversation at once lose and duplicate nothing (and a reader polling "id > N" misses nothing), and a
+PostgreSQL restart under load makes the receiver answer 503, never 2xx for what is not stored, until it
+recovers by itself."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+import requests
+
+from apichat import signing
+from apichat.store import Store
+
+from .conftest import free_port, process_env, wait_until
+
+KEY = "team-verify-key-t1"
+
+
+def body_of(marker: str) -> bytes:
+    return json.dumps({"sender_id": "team-contact", "conv_id": 4242, "type": "text", "text": f"reply {marker}",
+                       "marker": marker}).encode()
+
+
+def post(http: requests.Session, url: str, body: bytes) -> int | str:
+    try:
+        return http.post(f"{url}/webhook", data=body, timeout=60, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": signing.sign(body, KEY)}).status_code
+    except requests.RequestException as exc:
+        return type(exc).__name__
+
+
+def start_receiver(start_process, tmp_path, db: str, name: str, *flags: str) -> str:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    start_process(["-m", "receiver", *flags], process_env(tmp_path, APICHAT_DB=db, UCHAT_VERIFY_TOKEN=KEY,
+                                                          APICHAT_RECEIVER_PORT=str(port)), url=url, name=name)
+    return url
+
+
+def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start_process, tmp_path, pg_cluster):
+    db = pg_cluster.new_database()
+    # one receiver of two gunicorn worker processes, one of waitress: three processes writing, on two ports
+    urls = [start_receiver(start_process, tmp_path, db, "receiver-0", "--workers", "2"),
+            start_receiver(start_process, tmp_path, db, "receiver-1")]
+    answered: dict[str, list] = {}
+    lock, done = threading.Lock(), threading.Event()
+
+    def send(sender: int) -> None:
+        http = requests.Session()
+        for count in range(60):
+            marker = f"s{sender}-{count}"
+            statuses = []
+            if count % 10 == 0:  # the same webhook delivered to both receivers at once (a retry, a proxy)
+                body = body_of(marker)
+                both = [threading.Thread(target=lambda u=u, out=statuses, body=body: out.append(
+                    post(requests.Session(), u, body))) for u in urls]
+                for thread in both:
+                    thread.start()
+                for thread in both:
+                    thread.join(60)
+            else:
+                statuses.append(post(http, urls[(sender + count) % 2], body_of(marker)))
+            with lock:
+                answered[marker] = statuses
+
+    seen: list[int] = []
+
+    def tail() -> None:  # the chat's live tail: messages of the conversation after the last id seen
+        store = Store(db)
+        conversation = None
+        while True:
+            finished = done.is_set()
+            if conversation is None:
+                found = store.list_conversations("env")
+                conversation = found[0]["id"] if found else None
+            if conversation is not None:
+                seen.extend(m["id"] for m in store.messages_since(conversation, seen[-1] if seen else 0, 100_000))
+            if finished:
+                return
+
+    reader = threading.Thread(target=tail)
+    reader.start()
+    senders = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join(120)
+    done.set()
+    reader.join(60)
+
+    statuses = Counter(status for marker_statuses in answered.values() for status in marker_statuses)
+    assert set(statuses) == {200}, statuses
+    assert len(answered) == 240 and statuses[200] == 240 + 24
+
+    store = Store(db)
+    conversations = store.list_conversations("env")
+    assert len(conversations) == 1  # both receivers found or made the same conversation
+    messages = store.messages_since(conversations[0]["id"], 0, limit=100_000)
+    markers = Counter(json.loads(m["raw"])["marker"] for m in messages)
+    assert set(markers) == set(answered) and set(markers.values()) == {1}  # every 2xx stored, each shown once
+    outcomes = Counter(d["outcome"] for d in store.list_deliveries(limit=100_000))
+    assert outcomes == {"accepted": 240, "duplicate": 24}  # the copy at the other receiver: a duplicate
+    ids = [m["id"] for m in messages]
+    assert seen == ids, "the live tail skipped or repeated a message committed by the other receiver"
+    assert store.integrity_check() == "ok"
+
+
+def test_postgresql_restarted_under_load_means_503_never_a_lost_2xx_and_the_receiver_recovers(
+        start_process, tmp_path, pg_cluster):
+    db = pg_cluster.new_database()
+    url = start_receiver(start_process, tmp_path, db, "receiver")
+    answers: list[tuple[str, int | str]] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        http = requests.Session()
+        count = 0
+        while not stop.is_set():
+            marker = f"load-{count}"
+            answers.append((marker, post(http, url, body_of(marker))))
+            count += 1
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        wait_until(lambda: sum(s == 200 for _, s in answers) >= 20, 30, message="webhooks stored before the restart")
+        pg_cluster.stop("immediate")  # a crash, as far as the receiver can tell
+        try:
+            wait_until(lambda: sum(s == 503 for _, s in answers) >= 5, 30, message="503s while the database is down")
+            health = requests.get(f"{url}/healthz", timeout=30)
+            assert health.status_code == 503 and "PostgreSQL" in health.json()["reason"]
+        finally:
+            pg_cluster.start()
+        before = len(answers)
+        wait_until(lambda: sum(s == 200 for _, s in answers[before:]) >= 20, 60,
+                   message="the receiver storing webhooks again, by itself")
+    finally:
+        stop.set()
+        sender.join(60)
+
+    statuses = Counter(status for _, status in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    store = Store(db)
+    stored = Counter(json.loads(bytes(d["body"]))["marker"]
+                     for d in store.list_deliveries(outcome="accepted", limit=100_000))
+    acknowledged = {marker for marker, status in answers if status == 200}
+    assert acknowledged <= set(stored), f"answered 2xx but not stored: {sorted(acknowledged - set(stored))[:5]}"
+    assert set(stored.values()) == {1}
+    assert requests.get(f"{url}/healthz", timeout=30).status_code == 200
