@@ -331,4 +331,8 @@ PG_MIGRATIONS = [
     CREATE TRIGGER deliveries_notify AFTER INSERT ON deliveries
         FOR EACH ROW EXECUTE FUNCTION apichat_notify_delivery();
     """,
+    # 3: SQLite's migration 6: which channels' limits the lint checks this profile's bot messages against
+    """
+    ALTER TABLE profiles ADD COLUMN lint_channels TEXT NOT NULL DEFAULT 'messenger,whatsapp';
+    """,
 ]

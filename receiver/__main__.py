@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         ("media_dir", args.media_dir)) if value is not None})
     if args.workers > 1 and not is_shared_store(settings.db_path):
         print(f"receiver: --workers {args.workers} needs a store several processes can share "
-              f"(APICHAT_DB=postgresql://…); {settings.db_path} is SQLite, one file whose webhooks one process "
+              f"(APICHAT_DB=postgresql://…); {settings.db_label} is SQLite, one file whose webhooks one process "
               "group-commits, so serve it with one receiver (--workers 1, the default)", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s receiver %(levelname)s %(message)s")
@@ -97,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(settings)
     except StoreUnavailable as exc:
         print(f"receiver: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
-        print(f"receiver: cannot open the store {settings.db_path}: {exc}", file=sys.stderr)
-        return 1
+        print(f"receiver: cannot open the store {settings.db_label}: {exc}", file=sys.stderr)
+        return 2
     if args.workers > 1:
         from receiver.gunicorn import serve
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     env = settings.env_profile
     logging.info("listening on http://%s:%s store=%s env-profile=%s", settings.receiver_host,
-                 server.effective_port, settings.db_path, f"verify key {mask(env.verify_key)}" if env else "none")
+                 server.effective_port, settings.db_label, f"verify key {mask(env.verify_key)}" if env else "none")
     exit_with_parent()
     try:
         server.run()

@@ -802,3 +802,10 @@ def test_postgresql_a_process_holding_the_write_lock_fails_writes_after_a_timeou
         assert statements.count(s.BEGIN_WRITE[0]) == 1  # one try for the batch, no retry of each alone
     assert webhook(s, reply("after the lock is released"))[0] == "accepted"
     assert s.count_deliveries() == 1
+
+
+def test_a_profile_keeps_the_channels_its_bot_messages_are_linted_for(store):
+    assert store.save_profile("p-lint", base_url="http://x")["lint_channels"] == "messenger,whatsapp"  # the default
+    store.save_profile("p-lint", lint_channels="whatsapp")
+    assert store.get_profile("p-lint")["lint_channels"] == "whatsapp"
+    assert store.profiles().by_name["p-lint"]["lint_channels"] == "whatsapp"
