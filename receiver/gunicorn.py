@@ -55,7 +55,8 @@ def serve(settings: Settings, *, workers: int, threads: int) -> int:
         "proc_name": "apichat-receiver", "preload_app": False, "accesslog": None, "errorlog": "-",
         "loglevel": "warning", "limit_request_line": 8190, "timeout": 60, "graceful_timeout": 10,
     }
-    logging.info("gunicorn: %d workers x %d threads on http://%s", workers, threads, bind)
+    logging.info("gunicorn: %d workers x %d threads, listening on http://%s store=%s", workers, threads, bind,
+                 settings.db_label)
     exit_with_parent()
     _Receiver(settings, options).run()  # returns only by SystemExit when the arbiter stops
     return 0

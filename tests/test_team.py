@@ -13,6 +13,7 @@ import requests
 
 from apichat import signing
 from apichat.store import Store
+from tests.pg import PASSWORD
 
 from .conftest import free_port, process_env, wait_until
 
@@ -106,6 +107,9 @@ def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start
     ids = [m["id"] for m in messages]
     assert seen == ids, "the live tail skipped or repeated a message committed by the other receiver"
     assert store.integrity_check() == "ok"
+    logs = {log.name: log.read_text(errors="replace") for log in tmp_path.glob("receiver-*.log")}
+    assert len(logs) == 2 and all("store=postgresql://postgres:••••••@127.0.0.1" in text for text in logs.values()), logs
+    assert not any(PASSWORD in text for text in logs.values()), "the database password is in a receiver's log"
 
 
 def test_postgresql_restarted_under_load_means_503_never_a_lost_2xx_and_the_receiver_recovers(
