@@ -674,3 +674,18 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
                                                r"restart the console or point APICHAT_DB at a store"):
         Store(str(path))
     assert path.read_text().startswith("these are my notes")
+
+
+def test_messages_after_reads_every_conversation_by_the_primary_key(store):
+    store.save_profile("p")
+    first = store.ensure_conversation("p", "c1", 1)["id"]
+    second = store.ensure_conversation("p", "c2", 1)["id"]
+    assert store.last_message_id() == 0
+    ids = [store.add_contact_message(first if i % 2 else second, "text", f"m{i}", {}, {}) for i in range(6)]
+    assert store.last_message_id() == ids[-1]
+    rows = store.messages_after(ids[1], limit=3)
+    assert [r["id"] for r in rows] == ids[2:5]
+    assert {r["conversation"] for r in rows} == {first, second}
+    assert store.messages_after(ids[-1]) == []
+    for plan in plans_of(store, lambda: store.messages_after(ids[0])):
+        assert "USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan, plan

@@ -14,12 +14,12 @@ from .nodes import ScenarioError, parse_duration
 from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, Scenario, Step, load_scenario, parse_scenario, scenario_files
 from .record import record_conversation
 from .report import first_problem, junit_xml, side_by_side, step_line, text_report
-from .run import Runner, RunResult, StepError, StepResult, percentile
+from .run import Runner, RunResult, StepError, StepResult, StoreFeed, percentile
 from .targets import Target, TargetError, profile_target, sandbox_target, target_for
 
 __all__ = [
     "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch", "RunResult", "Runner", "Scenario",
-    "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
+    "ScenarioError", "Step", "StepError", "StepResult", "StoreFeed", "Target", "TargetError", "evaluate", "first_problem",
     "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
     "record_conversation", "sandbox_target", "scenario_files", "side_by_side", "step_line",
     "target_for", "text_report",
