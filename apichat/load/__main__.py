@@ -23,7 +23,8 @@ from pathlib import Path
 from ..config import SettingsError, load_settings
 from ..profiles import SANDBOX
 from ..scenarios import ScenarioError, TargetError, load_scenario, scenario_files, target_for
-from .options import CONFIG_ENV, LoadError, UserConfig, check_safety, seconds, think_range
+from ..store import Store
+from .options import CONFIG_ENV, LoadError, UserConfig, check_safety, seconds, store_is_shared, think_range
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,21 @@ def _scenarios(paths: list[str]) -> list[str]:
         except ScenarioError as exc:
             raise LoadError(f"invalid scenario: {exc}") from None
     return [str(Path(f).resolve()) for f in files]
+
+
+def _known_profile(name: str | None, db: str) -> None:
+    """LoadError for a profile the store does not hold (before any process starts); env and sandbox are made."""
+    if name in (None, "env", SANDBOX) or store_is_shared(db):
+        return
+    if not Path(db).is_file():
+        raise LoadError(f"no profile named {name!r}: there is no store at {db} (set APICHAT_DB)")
+    store = Store(db)
+    try:
+        known = [p["name"] for p in store.list_profiles()]
+    finally:
+        store.close()
+    if name not in known:
+        raise LoadError(f"no profile named {name!r} in {db} (profiles: {', '.join(known) or 'none'})")
 
 
 def _locust_args(args, web: bool) -> list[str]:
@@ -73,6 +89,7 @@ def _start(args, web: bool = False) -> int:
             raise LoadError("--run-time must be above 0")
         think = think_range(args.think)
         db = load_settings().db_path
+        _known_profile(args.profile, db)
         check_safety(users=args.users, real=args.profile not in (None, SANDBOX), allow_real=args.allow_real,
                      master_host=args.master_host if args.worker else None, worker=args.worker, db=db)
     except (LoadError, SettingsError) as exc:

@@ -18,10 +18,15 @@ import itertools
 import os
 import random
 import secrets
+import threading
 import time
+from functools import partial
 
+import requests
 from locust import User, constant, events, task
 
+from .. import outbox
+from ..client import BotClient
 from ..scenarios import Runner, load_scenario, percentile
 from ..store import Store
 from .feed import Dispatcher, RateLimit, ThreadedStore
@@ -42,18 +47,26 @@ class _Process:
         self.scenarios = [load_scenario(path) for path in config.scenarios]
         self.dispatcher = Dispatcher(self.store, config.tick)
         self.limit = RateLimit(config.rate)
+        # One session (kept-alive connections) for every contact of the process, not a new one per message.
+        session = requests.Session()
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
+        session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
+        self.deliver = partial(outbox.deliver, client_factory=partial(BotClient, session=session))
         self.token = secrets.token_hex(3)
         self.numbers = itertools.count(1)
 
 
 _process: _Process | None = None
+_making = threading.Lock()  # gevent's once locust is imported: the first user builds, the others wait
 _settle: dict[str, list[float]] = {}
 
 
 def shared() -> _Process:
+    """The process's shared state, built once (building yields to the hub: other users must not build too)."""
     global _process
-    if _process is None:
-        _process = _Process(UserConfig.from_env(os.environ[CONFIG_ENV]))
+    with _making:
+        if _process is None:
+            _process = _Process(UserConfig.from_env(os.environ[CONFIG_ENV]))
     return _process
 
 
@@ -77,7 +90,8 @@ class ScenarioUser(User):
         process = self.process
         scenario = process.scenarios[next(self.order)]
         runner = Runner(process.store, process.profile, settle=process.config.settle,
-                        timeout=process.config.timeout, keep=False, feed=process.dispatcher, on_step=self.on_step)
+                        timeout=process.config.timeout, keep=False, feed=process.dispatcher, on_step=self.on_step,
+                        deliver=process.deliver)
         process.limit.take()
         self.mark = time.monotonic()
         try:
