@@ -46,7 +46,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _steps(prefix: Path) -> dict[str, dict]:
-    return {r["Name"]: r for r in _rows(Path(f"{prefix}_stats.csv")) if r["Type"] == "STEP"}
+    return {r["Name"]: r for r in _rows(Path(f"{prefix}_final_stats.csv")) if r["Type"] == "STEP"}
 
 
 # ---------------------------------------------------------------- rules
@@ -124,7 +124,7 @@ def test_fifty_contacts_run_a_scenario_with_per_step_stats(tmp_path):
         assert int(row["Request Count"]) > 0 and row["Failure Count"] == "0", row
         assert float(row["Average Content Size"]) == 1.0  # one reply per step
     assert int(steps['Greeting › 1. send "hi"']["Request Count"]) >= 50  # every contact got through a turn
-    assert _rows(Path(f"{prefix}_failures.csv")) == []
+    assert _rows(Path(f"{prefix}_final_failures.csv")) == []
     settle = {r["Name"]: r for r in _rows(Path(f"{prefix}_settle.csv"))}
     assert set(settle) == set(steps) and all(int(r["Count"]) > 0 for r in settle.values())
     history = _rows(Path(f"{prefix}_stats_history.csv"))
@@ -142,7 +142,7 @@ def test_hundreds_of_contacts_each_get_only_their_own_replies(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     step = _steps(prefix)['Names › 1. send "hi"']
     assert int(step["Request Count"]) >= 200 and step["Failure Count"] == "0", step
-    assert _rows(Path(f"{prefix}_failures.csv")) == []
+    assert _rows(Path(f"{prefix}_final_failures.csv")) == []
 
 
 def test_a_failed_expectation_is_a_locust_failure_with_the_runners_message(tmp_path):
@@ -150,7 +150,7 @@ def test_a_failed_expectation_is_a_locust_failure_with_the_runners_message(tmp_p
     prefix = tmp_path / "run"
     done = _load(tmp_path, [scenario, "-u", "3", "-r", "3", "-t", "3s", *FAST, "--csv", str(prefix)])
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    failures = _rows(Path(f"{prefix}_failures.csv"))
+    failures = _rows(Path(f"{prefix}_final_failures.csv"))
     assert [f["Name"] for f in failures] == ['Wrong › 1. send "hi"']
     assert failures[0]["Error"].startswith('line 5: expected a reply like {"text": {"contains": "Goodbye"}}')
     assert int(failures[0]["Occurrences"]) >= 3

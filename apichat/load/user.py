@@ -7,8 +7,9 @@ A step is a request of type STEP named `scenario › N. step`: its response time
 first reply (store timestamps: contact message written → reply written by the receiver), its length the
 number of replies, its exception the runner's message for a failed expectation, a timeout, a send refused
 by UChat (429, 5xx: counted, never retried) or a reply given to the wrong contact. The settle time (to the
-turn's last reply) is a custom metric: summed per step in every process, sent to the master with the
-workers' reports, written next to Locust's CSV as PREFIX_settle.csv.
+turn's last reply) is a custom metric: gathered per step in every process, sent to the master with the
+workers' reports, written next to Locust's CSV as PREFIX_settle.csv when the run ends, with the final
+PREFIX_final_stats.csv and PREFIX_final_failures.csv (Locust's own CSVs lag up to a second behind).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from functools import partial
 
 import requests
 from locust import User, constant, events, task
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from .. import outbox
 from ..client import BotClient
@@ -141,11 +143,17 @@ def _take_settle(client_id, data, **_):
 
 
 @events.quitting.add_listener
-def _write_settle(environment, **_):
+def _write_final(environment, **_):
     options = environment.parsed_options
     prefix = getattr(options, "csv_prefix", None) if options else None
     if not prefix or getattr(options, "worker", False):
         return
+    # Locust rewrites PREFIX_stats.csv every second: the last second of the run would be missing from it.
+    final = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    with open(f"{prefix}_final_stats.csv", "w", newline="", encoding="utf-8") as handle:
+        final.requests_csv(csv.writer(handle))
+    with open(f"{prefix}_final_failures.csv", "w", newline="", encoding="utf-8") as handle:
+        final.failures_csv(csv.writer(handle))
     with open(f"{prefix}_settle.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Name", "Count", "Settle p50 (ms)", "Settle p95 (ms)", "Settle max (ms)"])
