@@ -13,6 +13,7 @@ PAGES = [
     ("pages/connect.py", "Connect", ":material/link:"),
     ("pages/inspector.py", "Inspector", ":material/manage_search:"),
     ("pages/scenarios.py", "Scenarios", ":material/checklist:"),
+    ("pages/load.py", "Load", ":material/speed:"),
 ]
 HERE = Path(__file__).parent
 

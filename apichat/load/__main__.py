@@ -50,11 +50,13 @@ def _known_profile(name: str | None, db: str) -> None:
         raise LoadError(f"no profile named {name!r}: there is no store at {db} (set APICHAT_DB)")
     store = Store(db)
     try:
-        known = [p["name"] for p in store.list_profiles()]
+        known = {p["name"]: p for p in store.list_profiles()}
     finally:
         store.close()
     if name not in known:
         raise LoadError(f"no profile named {name!r} in {db} (profiles: {', '.join(known) or 'none'})")
+    if not known[name]["bot_url"] or not known[name]["flow_key"]:
+        raise LoadError(f"profile {name!r} has no bot_url or flow key yet: connect it on the Connect page")
 
 
 def _locust_args(args, web: bool) -> list[str]:

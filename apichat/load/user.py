@@ -80,8 +80,7 @@ class ScenarioUser(User):
     def on_start(self) -> None:
         self.process = shared()
         number = next(self.process.numbers)
-        contact_id = f"{CONTACT_PREFIX}{self.process.token}-{number}"
-        self.contact = {"id": contact_id, "name": contact_id}  # the demo bot greets by name: replies carry the id
+        self.contact_id = f"{CONTACT_PREFIX}{self.process.token}-{number}"
         self.order = itertools.cycle(range(len(self.process.scenarios)))
         for _ in range(number % len(self.process.scenarios)):
             next(self.order)
@@ -94,6 +93,10 @@ class ScenarioUser(User):
         runner = Runner(process.store, process.profile, settle=process.config.settle,
                         timeout=process.config.timeout, keep=False, feed=process.dispatcher, on_step=self.on_step,
                         deliver=process.deliver)
+        # The scenario's name, email and phone (its expectations may greet by name), this user's own id; with no
+        # name in the file the name is the id, so a bot that greets by name puts the id in its reply.
+        self.contact = {**scenario.contact, "id": self.contact_id, "name": scenario.contact.get("name") or
+                        self.contact_id}
         process.limit.take()
         self.mark = time.monotonic()
         try:
