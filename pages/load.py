@@ -21,7 +21,7 @@ st.html(CSS)
 
 def target_label(name: str) -> str:
     if name == SANDBOX_TARGET:
-        return "Fresh sandbox (its own store: the console's conversations stay clean)"
+        return "Fresh sandbox (own store)"
     return "Console sandbox" if name == SANDBOX else f"{name} (real workspace)"
 
 
@@ -45,7 +45,8 @@ with tab_run:
                    help="Each contact runs them in turn, in a new conversation each time.")
     targets = [SANDBOX_TARGET] + [p["name"] for p in db.list_profiles()]
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        target = st.selectbox("Target", targets, format_func=target_label, key="ld-target")
+        target = st.selectbox("Target", targets, format_func=target_label, key="ld-target",
+                              help="A fresh sandbox keeps the load's contacts out of the console's store.")
         users = st.number_input("Contacts", min_value=1, max_value=5000, value=20, step=10, key="ld-users")
         spawn = st.number_input("Started per second", min_value=0.1, max_value=1000.0, value=10.0, key="ld-spawn")
         seconds = st.number_input("Duration (s)", min_value=5, max_value=3600, value=60, step=5, key="ld-seconds")

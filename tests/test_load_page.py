@@ -48,7 +48,7 @@ def test_a_run_on_a_fresh_sandbox_shows_steps_and_is_kept_in_history(page_store)
     labels = [b.label for b in at.get("download_button")]
     assert "report.html" in labels and "run_final_stats.csv" in labels, labels
     history = at.dataframe[1].value.to_dict("records")
-    assert len(history) == 1 and history[0]["state"] == "✅ no failure" and history[0]["contacts"] == 3
+    assert len(history) == 1 and history[0]["state"] == "no failure" and history[0]["contacts"] == 3
 
 
 def test_a_real_workspace_needs_a_confirmation_above_a_handful_of_contacts(page_store):

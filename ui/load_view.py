@@ -14,8 +14,18 @@ from apichat.load import stats
 from . import context
 from .load_runs import LoadRuns
 
-STATES = {"running": "⏳ running", "passed": "✅ no failure", "failed": "❌ failures", "could not run": "⚠️ could not run",
-          "stopped": "⏹️ stopped", "interrupted": "❔ interrupted"}
+STATES = {"running": "running", "passed": "no failure", "failed": "failures", "could not run": "could not run",
+          "stopped": "stopped", "interrupted": "interrupted"}
+ICONS = {"running": ":material/hourglass_top:", "passed": ":material/check_circle:", "failed": ":material/cancel:",
+         "could not run": ":material/error:", "stopped": ":material/stop_circle:", "interrupted": ":material/help:"}
+STEP_COLUMNS = {"step": st.column_config.TextColumn("step", width="medium"),
+                **{name: st.column_config.NumberColumn(name, format="%.0f", help=(
+                    "From the contact's message to the step's first reply" if name.startswith("first") else
+                    "From the contact's message to the turn's last reply (known when the run ends)"))
+                   for name in ("first p50 (ms)", "first p95 (ms)", "first max (ms)", "settled p50 (ms)",
+                                "settled p95 (ms)")},
+                "replies/step": st.column_config.NumberColumn("replies/step", format="%.1f"),
+                "steps/s": st.column_config.NumberColumn("steps/s", format="%.1f")}
 MIME = {".html": "text/html", ".csv": "text/csv"}
 
 
@@ -71,13 +81,17 @@ def tables(prefix: Path) -> None:
     rows = stats.steps(prefix)
     st.markdown("**Per step**")
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        frame = pd.DataFrame(rows)
+        if frame["settled p50 (ms)"].isna().all():  # the settle times come when the run ends
+            frame = frame.drop(columns=["settled p50 (ms)", "settled p95 (ms)"])
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=STEP_COLUMNS)
     else:
         st.caption("No step has finished yet.")
     problems = stats.failures(prefix)
     if problems:
         st.markdown("**Failures**")
-        st.dataframe(pd.DataFrame(problems), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(problems), hide_index=True, width="stretch",
+                     column_config={"message": st.column_config.TextColumn("message", width="large")})
 
 
 def downloads(run_id: str, where: str) -> None:
@@ -97,7 +111,7 @@ def show_run(run_id: str, where: str = "live") -> None:
     request = meta.get("request", {})
     target = request.get("profile") or "a fresh sandbox"
     started = datetime.fromtimestamp(meta.get("started", 0)).strftime("%Y-%m-%d %H:%M:%S")
-    st.markdown(f"**Run {run_id}** · {STATES.get(state, state)} · {request.get('users')} contacts on {target} · "
+    st.markdown(f"**Run {run_id}** · {ICONS.get(state, '')} {STATES.get(state, state)} · {request.get('users')} contacts on {target} · "
                 f"started {started} · {', '.join(request.get('names') or request.get('files') or [])}")
     if state == "could not run":
         st.error(runs().problem(run_id) or runs().output(run_id), icon=":material/error:")
@@ -118,5 +132,5 @@ def history_table(items: list[dict]) -> pd.DataFrame:
         "contacts": r.get("request", {}).get("users"),
         "scenarios": ", ".join(r.get("request", {}).get("names") or []),
         "steps": r["summary"].get("steps"), "failures": r["summary"].get("failures"),
-        "first reply p95 (ms)": r["summary"].get("p95 ms"),
+        "first p95 (ms)": r["summary"].get("p95 ms"),
     } for r in items])

@@ -62,9 +62,9 @@ def steps(prefix: str | Path) -> list[dict]:
         table.append({"step": "All steps" if name == AGGREGATED else name,
                       "count": int(_number(row.get("Request Count")) or 0),
                       "failures": int(_number(row.get("Failure Count")) or 0),
-                      "first reply p50 (ms)": _number(row.get("50%")), "first reply p95 (ms)": _number(row.get("95%")),
-                      "first reply max (ms)": _number(row.get("Max Response Time")),
-                      "replies per step": _number(row.get("Average Content Size")),
+                      "first p50 (ms)": _number(row.get("50%")), "first p95 (ms)": _number(row.get("95%")),
+                      "first max (ms)": _number(row.get("Max Response Time")),
+                      "replies/step": _number(row.get("Average Content Size")),
                       "steps/s": _number(row.get("Requests/s")),
                       "settled p50 (ms)": _number(quiet.get("Settle p50 (ms)")),
                       "settled p95 (ms)": _number(quiet.get("Settle p95 (ms)"))})
@@ -84,4 +84,4 @@ def summary(prefix: str | Path) -> dict:
     if total is None:
         return {}
     return {"steps": total["count"], "failures": total["failures"], "steps/s": total["steps/s"],
-            "p50 ms": total["first reply p50 (ms)"], "p95 ms": total["first reply p95 (ms)"]}
+            "p50 ms": total["first p50 (ms)"], "p95 ms": total["first p95 (ms)"]}
