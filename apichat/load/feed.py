@@ -77,14 +77,15 @@ class Dispatcher:
         box = self._boxes.get(conversation)
         return [r for r in box.rows if r["id"] > after_id] if box else []
 
-    def wait(self, conversation: int, seconds: float) -> None:
+    def wait(self, conversation: int, seconds: float) -> bool:
+        """Up to `seconds`, until a message of `conversation` arrives; whether one did."""
         box = self._boxes.get(conversation)
         if box is None:
             gevent.sleep(max(0.0, seconds))
-            return
+            return False
         # No greenlet switch happens between the caller's since() and this clear(), so no wake-up is lost.
         box.event.clear()
-        box.event.wait(max(0.0, seconds))
+        return bool(box.event.wait(max(0.0, seconds)))
 
     def stop(self) -> None:
         self._greenlet.kill()
