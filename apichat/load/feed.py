@@ -1,10 +1,11 @@
 """Reply correlation for many contacts in one Locust process: one dispatcher, one query per tick.
 
 Locust runs every user as a greenlet on gevent's hub. SQLite calls are C code that never yields to the
-hub (a read can wait on the receiver's write lock for as long as busy_timeout), so no user calls the store
-directly: `ThreadedStore` runs every store call on one native thread of gevent's threadpool, and the calling
-greenlet waits for its result while the hub goes on running every other user. One thread serializes the
-process's store calls (about 0.2 ms each here), which also keeps the store's own locks uncontended.
+hub (a write can wait on the receiver's write lock for as long as busy_timeout), so no user calls the store
+directly: `ThreadedStore` runs every store call on a native thread of gevent's threadpool (one for writes, one
+for reads), and the calling greenlet waits for its result while the hub goes on running every other user. One
+thread a kind serializes the process's store calls (about 0.2 ms each here), which also keeps the store's own
+locks uncontended (they are gevent's once Locust has patched threading, used by one thread each).
 
 `Dispatcher` is the only reader of replies: every tick it asks the store for the messages newer than the last
 one it saw (`Store.messages_after`, a range scan of the primary key), files each under its conversation
@@ -27,25 +28,34 @@ log = logging.getLogger("apichat.load")
 BATCH = 5000
 
 
+READS = ("get_", "list_", "messages_", "count_", "last_")
+
+
 class ThreadedStore:
-    """A Store whose methods run on one native thread, so a greenlet waiting for SQLite never blocks the hub."""
+    """A Store whose methods run on native threads, so a greenlet waiting for SQLite never blocks the hub.
+
+    Writes run on one thread (they queue there, not on the store's lock, and only that thread waits when the
+    receiver holds SQLite's write lock); reads run on another, so the dispatcher's poll never waits behind them.
+    """
 
     def __init__(self, store):
         self._store = store
-        self._pool = ThreadPool(1)
+        self._writes, self._reads = ThreadPool(1), ThreadPool(1)
 
     def __getattr__(self, name):
         attr = getattr(self._store, name)
         if not callable(attr):
             return attr
+        pool = self._reads if name.startswith(READS) else self._writes
 
         def call(*args, **kwargs):
-            return self._pool.apply(attr, args, kwargs)
+            return pool.apply(attr, args, kwargs)
         call.__name__ = name
         return call
 
     def close(self) -> None:
-        self._pool.kill()
+        self._writes.kill()
+        self._reads.kill()
         self._store.close()
 
 

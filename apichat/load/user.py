@@ -53,9 +53,15 @@ class _Process:
         session = requests.Session()
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
         session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
-        self.deliver = partial(outbox.deliver, client_factory=partial(BotClient, session=session))
+        self.deliver = partial(outbox.deliver, client_factory=partial(_client, session=session))
         self.token = secrets.token_hex(3)
         self.numbers = itertools.count(1)
+
+
+def _client(bot_url: str, flow_key: str, *, session, store=None, profile: str = "") -> BotClient:
+    """The bot_url client of a load user: the process's session, and no row per send in the Inspector's log of
+    requests (hundreds a second; a failed send is a Locust failure with UChat's reason instead)."""
+    return BotClient(bot_url, flow_key, profile=profile, session=session)
 
 
 _process: _Process | None = None

@@ -185,8 +185,7 @@ class Runner:
 
     def run(self, scenario: Scenario, contact: dict | None = None) -> RunResult:
         """Run `scenario` in a fresh conversation, as `contact` ({id, name, email, phone}) or the file's own."""
-        contact = self._contact(scenario) if contact is None else self.store.save_contact(
-            contact["id"], contact.get("name", ""), contact.get("email", ""), contact.get("phone", ""))
+        contact = self._contact(scenario) if contact is None else self._keep_contact(contact)
         conversation = self._conversation(contact["id"])
         self.feed.open(conversation["id"])
         try:
@@ -240,6 +239,14 @@ class Runner:
         contact_id = wanted.get("id") or f"qa-{secrets.token_hex(4)}"
         return self.store.save_contact(contact_id, wanted.get("name", "QA Tester"), wanted.get("email", ""),
                                        wanted.get("phone", ""))
+
+    def _keep_contact(self, contact: dict) -> dict:
+        """`contact` as the store has it, written only when it is new or changed (a load test reuses one)."""
+        wanted = (contact.get("name", ""), contact.get("email", ""), contact.get("phone", ""))
+        known = self.store.get_contact(contact["id"])
+        if known is not None and (known["name"], known["email"], known["phone"]) == wanted:
+            return known
+        return self.store.save_contact(contact["id"], *wanted)
 
     def _conversation(self, contact_id: str) -> dict:
         while True:  # a fresh conversation_id, so no earlier reply can be taken for this run's
