@@ -115,7 +115,7 @@ def test_fifty_contacts_run_a_scenario_with_per_step_stats(tmp_path):
     scenario = _write(tmp_path, "greeting.yaml", GREETING)
     prefix, html = tmp_path / "out" / "run", tmp_path / "out" / "report.html"
     prefix.parent.mkdir()
-    done = _load(tmp_path, [scenario, "-u", "50", "-r", "50", "-t", "5s", *FAST, "--csv", str(prefix),
+    done = _load(tmp_path, [scenario, "-u", "50", "-r", "50", "-t", "4s", *FAST, "--csv", str(prefix),
                             "--html", str(html)])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     steps = _steps(prefix)
@@ -137,7 +137,7 @@ def test_hundreds_of_contacts_each_get_only_their_own_replies(tmp_path):
     fails the step (apichat.load.misrouted), as would a reply whose webhook names another contact."""
     scenario = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)
     prefix = tmp_path / "run"
-    done = _load(tmp_path, [scenario, "-u", "200", "-r", "200", "-t", "8s", "--think", "0.5s", "--settle", "0.3s",
+    done = _load(tmp_path, [scenario, "-u", "200", "-r", "200", "-t", "6s", "--think", "0.5s", "--settle", "0.3s",
                             "--timeout", "20s", "--csv", str(prefix)])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     step = _steps(prefix)['Names › 1. send "hi"']
@@ -163,7 +163,7 @@ def test_two_processes_aggregate_both_workers_stats(tmp_path):
     prefix = tmp_path / "run"
     env = process_env(tmp_path, PYTHONPATH=str(ROOT), APICHAT_RECEIVER_PORT=str(free_port()),
                       APICHAT_SANDBOX_PORT=str(free_port()))
-    done = _load(tmp_path, [scenario, "--profile", "sandbox", "-u", "10", "-r", "10", "-t", "4s", *FAST,
+    done = _load(tmp_path, [scenario, "--profile", "sandbox", "-u", "10", "-r", "10", "-t", "3s", *FAST,
                             "--processes", "2", "--csv", str(prefix)], env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     total = int(_steps(prefix)['Names › 1. send "hi"']["Request Count"])

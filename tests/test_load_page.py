@@ -81,3 +81,20 @@ def test_a_run_that_cannot_start_says_why(page_store):
     at = finished(at)
     assert any("cannot run the load test:" in e.value and "p1" in e.value for e in at.error), \
         [e.value for e in at.error]
+
+
+def test_stop_ends_a_run_early_and_it_is_kept_as_stopped(page_store):
+    from ui.load_view import runs
+
+    at = open_page()
+    at.multiselect(key="ld-files").select(SCENARIO)
+    at.number_input(key="ld-users").set_value(2)
+    at.number_input(key="ld-seconds").set_value(600)
+    at.run()
+    at.button(key="ld-start").click().run()
+    run_id = at.session_state["ld-run"]
+    wait_until(lambda: runs().files(run_id).get("run_stats_history.csv"), 60, message="Locust to be running")
+    at.button(key="ld-stop").click().run()
+    at = finished(at)
+    assert runs().meta(run_id)["state"] == "stopped"
+    assert at.dataframe[-1].value.to_dict("records")[0]["state"] == "stopped"

@@ -57,7 +57,7 @@ class LoadRuns:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self._children: dict[str, subprocess.Popen] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def start(self, request: LoadRequest, db: str) -> str:
         """Start a run against the store `db`; its id (the folder's name)."""
@@ -80,9 +80,10 @@ class LoadRuns:
         with self._lock:
             child = self._children.get(run_id)
         if child is not None and child.poll() is None:
-            meta = self.meta(run_id)
-            meta["stopped"] = True
-            self._write(run_id, meta)
+            with self._lock:
+                meta = self.meta(run_id)
+                meta["stopped"] = True
+                self._write(run_id, meta)
             child.terminate()
 
     def running(self, run_id: str | None) -> bool:
@@ -140,12 +141,11 @@ class LoadRuns:
 
     def _watch(self, run_id: str, child: subprocess.Popen) -> None:
         code = child.wait()
-        meta = self.meta(run_id)
-        meta.update(finished=time.time(), exit_code=code,
-                    state={0: "passed", 1: "failed"}.get(code, "could not run"))
-        if meta.get("stopped") and code not in (0, 1):
-            meta["state"] = "stopped"
-        self._write(run_id, meta)
+        with self._lock:
+            meta = self.meta(run_id)
+            meta.update(finished=time.time(), exit_code=code,
+                        state="stopped" if meta.get("stopped") else {0: "passed", 1: "failed"}.get(code, "could not run"))
+            self._write(run_id, meta)
 
     def _write(self, run_id: str, meta: dict) -> None:
         path = self.folder / run_id / "meta.json"

@@ -19,7 +19,7 @@ def test_a_load_run_is_live_then_kept_with_its_reports(page, console):
     expect(start).to_be_disabled(timeout=30_000)  # nothing picked yet
     pick_file(page, "scenarios/greeting_and_menu.yaml")
     set_field(page, "Contacts", "10")
-    set_field(page, "Duration (s)", "8")
+    set_field(page, "Duration (s)", "5")
     set_field(page, "Think time", "0.5s")
     start = page.get_by_role("button", name="Start 10 contacts")
     expect(start).to_be_enabled()
