@@ -35,6 +35,7 @@ from .feed import Dispatcher, RateLimit, ThreadedStore
 from .options import CONFIG_ENV, CONTACT_PREFIX, UserConfig, misrouted
 
 SEPARATOR = " › "
+CONNECTIONS = 32  # to bot_url, per Locust process
 
 
 class _Process:
@@ -49,10 +50,12 @@ class _Process:
         self.scenarios = [load_scenario(path) for path in config.scenarios]
         self.dispatcher = Dispatcher(self.store, config.tick)
         self.limit = RateLimit(config.rate)
-        # One session (kept-alive connections) for every contact of the process, not a new one per message.
+        # One session for every contact of the process: at most CONNECTIONS kept-alive connections, and a send
+        # waits for a free one (hundreds of contacts must not open hundreds of connections: a server stops
+        # accepting them, as the sandbox's waitress did past 100, and sends time out).
         session = requests.Session()
-        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
-        session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=1000))
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=CONNECTIONS, pool_block=True))
         self.deliver = partial(outbox.deliver, client_factory=partial(_client, session=session))
         self.token = secrets.token_hex(3)
         self.numbers = itertools.count(1)
