@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
+from ..config import is_shared_store
 from ..scenarios import parse_duration
 
 SAFE_USERS = 5  # a real workspace gets at most this many contacts without --allow-real
@@ -43,10 +44,10 @@ def think_range(text: str) -> tuple[float, float]:
 def store_is_shared(db: str) -> bool:
     """Whether processes on other machines can read this store: only a PostgreSQL store (team mode) can.
 
-    This is the seam for the shared store being built: a `postgresql://` APICHAT_DB will answer True once the
-    store speaks it; a SQLite file is local to this machine.
+    The console's one rule (apichat.config.is_shared_store): a `postgresql://` APICHAT_DB is shared; a SQLite
+    file is local to this machine, so a worker elsewhere could not read the replies.
     """
-    return str(db).startswith(("postgresql://", "postgres://"))
+    return is_shared_store(str(db))
 
 
 def check_safety(*, users: int, real: bool, allow_real: bool, master_host: str | None, worker: bool,
