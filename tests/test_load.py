@@ -111,62 +111,47 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, monkeypatch, capsys, f
 # ---------------------------------------------------------------- runs
 
 
-def test_fifty_contacts_run_a_scenario_with_per_step_stats(tmp_path):
+def test_two_hundred_contacts_get_per_step_stats_and_only_their_own_replies(tmp_path):
+    """The demo bot greets by name and a contact's name is its id (the file names none): a reply handed to the
+    wrong contact fails its step (apichat.load.misrouted), as does one whose webhook names another contact."""
     scenario = _write(tmp_path, "greeting.yaml", GREETING)
     prefix, html = tmp_path / "out" / "run", tmp_path / "out" / "report.html"
-    prefix.parent.mkdir()
-    done = _load(tmp_path, [scenario, "-u", "50", "-r", "50", "-t", "4s", *FAST, "--csv", str(prefix),
-                            "--html", str(html)])
+    done = _load(tmp_path, [scenario, "-u", "200", "-r", "200", "-t", "6s", "--think", "0.5s", "--settle", "0.3s",
+                            "--timeout", "20s", "--csv", str(prefix), "--html", str(html)])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     steps = _steps(prefix)
     assert set(steps) == {'Greeting › 1. send "hi"', 'Greeting › 2. click "Products"'}
     for row in steps.values():
         assert int(row["Request Count"]) > 0 and row["Failure Count"] == "0", row
         assert float(row["Average Content Size"]) == 1.0  # one reply per step
-    assert int(steps['Greeting › 1. send "hi"']["Request Count"]) >= 50  # every contact got through a turn
+    assert int(steps['Greeting › 1. send "hi"']["Request Count"]) >= 200  # every contact got through a turn
     assert _rows(Path(f"{prefix}_final_failures.csv")) == []
     settle = {r["Name"]: r for r in _rows(Path(f"{prefix}_settle.csv"))}
     assert set(settle) == set(steps) and all(int(r["Count"]) > 0 for r in settle.values())
     history = _rows(Path(f"{prefix}_stats_history.csv"))
-    assert max(int(r["User Count"]) for r in history) == 50
+    assert max(int(r["User Count"]) for r in history) == 200
     assert json.dumps('Greeting › 1. send "hi"')[1:-1] in html.read_text(encoding="utf-8")  # Locust's report
 
 
-def test_hundreds_of_contacts_each_get_only_their_own_replies(tmp_path):
-    """The demo bot greets by name and each contact's name is its id: a reply handed to the wrong contact
-    fails the step (apichat.load.misrouted), as would a reply whose webhook names another contact."""
-    scenario = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)
-    prefix = tmp_path / "run"
-    done = _load(tmp_path, [scenario, "-u", "200", "-r", "200", "-t", "6s", "--think", "0.5s", "--settle", "0.3s",
-                            "--timeout", "20s", "--csv", str(prefix)])
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    step = _steps(prefix)['Names › 1. send "hi"']
-    assert int(step["Request Count"]) >= 200 and step["Failure Count"] == "0", step
-    assert _rows(Path(f"{prefix}_final_failures.csv")) == []
-
-
-def test_a_failed_expectation_is_a_locust_failure_with_the_runners_message(tmp_path):
-    scenario = _write(tmp_path, "wrong.yaml", WRONG)
-    prefix = tmp_path / "run"
-    done = _load(tmp_path, [scenario, "-u", "3", "-r", "3", "-t", "3s", *FAST, "--csv", str(prefix)])
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    failures = _rows(Path(f"{prefix}_final_failures.csv"))
-    assert [f["Name"] for f in failures] == ['Wrong › 1. send "hi"']
-    assert failures[0]["Error"].startswith('line 5: expected a reply like {"text": {"contains": "Goodbye"}}')
-    assert int(failures[0]["Occurrences"]) >= 3
-    assert "line 5: expected a reply like" in done.stdout + done.stderr  # Locust's own error report
-
-
-def test_two_processes_aggregate_both_workers_stats(tmp_path):
-    """--processes 2 on the console's sandbox profile: the master's totals are the messages both workers sent."""
-    scenario = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)
+def test_two_processes_aggregate_both_workers_stats_and_failures(tmp_path):
+    """--processes 2 on the console's sandbox profile: the master's totals are the messages both workers sent,
+    and a failed expectation is a Locust failure with the scenario runner's message."""
+    names = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)
+    wrong = _write(tmp_path, "wrong.yaml", WRONG)
     prefix = tmp_path / "run"
     env = process_env(tmp_path, PYTHONPATH=str(ROOT), APICHAT_RECEIVER_PORT=str(free_port()),
                       APICHAT_SANDBOX_PORT=str(free_port()))
-    done = _load(tmp_path, [scenario, "--profile", "sandbox", "-u", "10", "-r", "10", "-t", "3s", *FAST,
+    done = _load(tmp_path, [names, wrong, "--profile", "sandbox", "-u", "10", "-r", "10", "-t", "3s", *FAST,
                             "--processes", "2", "--csv", str(prefix)], env=env)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    total = int(_steps(prefix)['Names › 1. send "hi"']["Request Count"])
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    steps = _steps(prefix)
+    total = sum(int(row["Request Count"]) for row in steps.values())
+    assert steps['Names › 1. send "hi"']["Failure Count"] == "0"
+    failures = _rows(Path(f"{prefix}_final_failures.csv"))
+    assert [f["Name"] for f in failures] == ['Wrong › 1. send "hi"']
+    assert failures[0]["Error"].startswith('line 5: expected a reply like {"text": {"contains": "Goodbye"}}')
+    assert int(failures[0]["Occurrences"]) == int(steps['Wrong › 1. send "hi"']["Failure Count"]) > 0
+    assert "line 5: expected a reply like" in done.stdout + done.stderr  # Locust's own error report
     with sqlite3.connect(tmp_path / "console.db") as db:
         contacts = [r[0] for r in db.execute("SELECT DISTINCT c.contact_id FROM conversations c JOIN messages m "
                                              "ON m.conversation = c.id WHERE m.direction = 'in'")]
