@@ -159,3 +159,50 @@ def test_two_processes_aggregate_both_workers_stats_and_failures(tmp_path):
     assert len({c.split("-")[1] for c in contacts}) == 2, contacts  # contacts of two worker processes
     assert len(contacts) == 10
     assert 0 < total <= sent <= total + 10  # a turn cut short by the end of the run is not counted
+
+
+def test_uchat_429_and_5xx_are_failures_with_the_reason_and_never_retried(tmp_path):
+    """A real workspace's bot_url that answers 429 then 503: every send is one request and one failure."""
+    import itertools
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from apichat.store import Store
+
+    answers, seen = itertools.cycle([(429, b'{"message":"Too many requests"}'),
+                                     (503, b'{"message":"Service unavailable"}')]), []
+
+    class BotUrl(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, body = next(answers)
+            seen.append(status)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BotUrl)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    store = Store(str(tmp_path / "console.db"))
+    store.save_profile("busy", bot_url=f"http://127.0.0.1:{server.server_port}/api/apichat/x", flow_key="f")
+    store.close()
+    scenario = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)
+    prefix = tmp_path / "run"
+    env = process_env(tmp_path, PYTHONPATH=str(ROOT), APICHAT_RECEIVER_PORT=str(free_port()))
+    try:
+        done = _load(tmp_path, [scenario, "--profile", "busy", "-u", "2", "-r", "2", "-t", "3s", *FAST,
+                                "--csv", str(prefix)], env=env)
+    finally:
+        server.shutdown()
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    failures = {f["Error"]: int(f["Occurrences"]) for f in _rows(Path(f"{prefix}_final_failures.csv"))}
+    assert set(failures) == {"sending failed: UChat answered 429: Too many requests",
+                             "sending failed: UChat answered 503: Service unavailable"}, failures
+    failed = sum(failures.values())
+    assert failed <= len(seen) <= failed + 2  # one request per failed step (a retry would double them); at most
+    # one send per contact was still in flight when the run ended

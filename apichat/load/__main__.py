@@ -67,6 +67,8 @@ def _locust_args(args, web: bool) -> list[str]:
         argv += ["-u", str(args.users), "-r", str(args.spawn_rate)]
         if web:
             argv += ["--web-host", "127.0.0.1", "--web-port", str(args.web_port)]
+        elif args.processes or args.master:
+            argv += ["--headless"]  # the master ends the run itself, once the workers' last stats are in
         else:
             argv += ["--headless", "-t", f"{max(1, round(seconds(args.run_time, '--run-time')))}s"]
         if args.master:
@@ -100,8 +102,9 @@ def _start(args, web: bool = False) -> int:
     try:
         with target_for(args.profile) as target:
             rate = args.max_rate / (args.processes or 1) if args.max_rate else 0.0
+            run_time = seconds(args.run_time, "--run-time") if not web and (args.processes or args.master) else 0.0
             config = UserConfig(db=target.store.path, profile=target.profile["name"], scenarios=files, think=think,
-                                rate=rate, settle=args.settle, timeout=args.timeout)
+                                rate=rate, settle=args.settle, timeout=args.timeout, run_time=run_time)
             env = dict(os.environ, **{CONFIG_ENV: config.to_env()})
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
             print(f"load: {args.users} contact(s) on {target.detail}", flush=True)

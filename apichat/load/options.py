@@ -77,6 +77,7 @@ class UserConfig:
     settle: float = 1.0
     timeout: float = 10.0
     tick: float = 0.02
+    run_time: float = 0.0  # seconds; set when a master ends the run itself (see apichat.load.user)
     extra: dict = field(default_factory=dict)
 
     def to_env(self) -> str:

@@ -23,8 +23,10 @@ import threading
 import time
 from functools import partial
 
+import gevent
 import requests
 from locust import User, constant, events, task
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from .. import outbox
@@ -140,6 +142,29 @@ class ScenarioUser(User):
     def fire(self, name: str, milliseconds: float, replies: int, problem: str) -> None:
         self.environment.events.request.fire(request_type="STEP", name=name, response_time=milliseconds,
                                              response_length=replies, exception=problem or None, context={})
+
+
+# ---------------------------------------------------------------- the end of a multi-process run
+
+
+@events.test_start.add_listener
+def _end_on_time(environment, **_):
+    """A master given a run time stops the workers, waits for their last reports, then quits.
+
+    Locust's own --run-time quits at once and waits 0.5 s for the workers' final stats, which a busy machine
+    misses (they report every 3 s): the steps of the last seconds would be lost from the totals.
+    """
+    text = os.environ.get(CONFIG_ENV)
+    run_time = UserConfig.from_env(text).run_time if text else 0.0
+    if not run_time or not isinstance(environment.runner, MasterRunner):
+        return
+
+    def finish():
+        environment.runner.stop()  # the workers' users stop; their reporters go on sending
+        gevent.sleep(WORKER_REPORT_INTERVAL + 1)
+        environment.runner.quit()
+
+    gevent.spawn_later(run_time, finish)
 
 
 # ---------------------------------------------------------------- the settle metric, across processes
