@@ -14,6 +14,7 @@ PAGES = [
     ("pages/inspector.py", "Inspector", ":material/manage_search:"),
     ("pages/scenarios.py", "Scenarios", ":material/checklist:"),
     ("pages/explorer.py", "Explorer", ":material/account_tree:"),
+    ("pages/load.py", "Load", ":material/speed:"),
 ]
 HERE = Path(__file__).parent
 

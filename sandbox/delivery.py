@@ -1,7 +1,10 @@
 """Sends the bot's replies to a workspace's webhook: serialized as PHP would, signed, on time, or broken on purpose.
 
-One worker thread per sandbox app takes replies from a schedule ordered by due time, so a
-slow or late reply never holds back the others, and the replies of one answer keep their order.
+A few worker threads per sandbox app take replies from a schedule ordered by due time, so a slow
+or late reply never holds back the others, and hundreds of contacts are answered in parallel as UChat
+would. The replies of one conversation keep their order: only its next reply is scheduled, and each one
+schedules the following one when it has been posted (a `late` reply is scheduled on its own, so it still
+arrives after the ones that follow it).
 """
 
 from __future__ import annotations
@@ -88,23 +91,29 @@ class _Job:
     headers: dict = field(compare=False)
     fault: str = field(compare=False, default="")
     copies: int = field(compare=False, default=1)
+    conversation: tuple = field(compare=False, default=())  # (workspace, contact, conv_id)
+    then: _Job | None = field(compare=False, default=None)  # the conversation's next reply, due once this one is posted
 
 
 class Deliverer:
     """The schedule of replies and the worker thread that posts them."""
 
     def __init__(self, faults: Faults, *, timeout: float = 5.0, session: requests.Session | None = None,
-                 keep: int = 1000):
+                 keep: int = 1000, workers: int = 8):
         self.faults, self.timeout = faults, timeout
         self.session = session or requests.Session()
         self._heap: list[_Job] = []
+        self._unsent = 0
+        self._tails: dict[tuple, _Job] = {}  # each conversation's last reply not yet posted
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
         self._sent: deque[dict] = deque(maxlen=keep)
         self._sent_count = itertools.count()
-        self._thread = threading.Thread(target=self._run, name="sandbox-delivery", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"sandbox-delivery-{n}", daemon=True)
+                         for n in range(max(1, workers))]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, workspace_id: str, hook: dict, replies: list[Reply], *, bypass_faults: bool = False) -> None:
         """Schedule `replies` (one answer) to the workspace's webhook, applying the faults that are on."""
@@ -118,7 +127,8 @@ class Deliverer:
         if reverse:
             bodies.reverse()  # same moments, messages swapped: the receiver sees them out of order
         key = hook["webhook_verification_key"]
-        jobs = []
+        late: list[_Job] = []
+        chain: list[_Job] = []
         for offset, body in zip(offsets, bodies, strict=True):
             raw = php_json(body)
             applied = {} if bypass_faults else self.faults.take_message()
@@ -129,19 +139,33 @@ class Deliverer:
                        "User-Agent": "apichat-sandbox"}
             due = start + offset + (applied["late"]["delay"] if "late" in applied else 0.0)
             job = _Job(due, next(self._seq), workspace_id, hook["webhook_url"], raw, headers, "+".join(labels),
-                       copies=2 if "duplicate" in applied else 1)
+                       copies=2 if "duplicate" in applied else 1,
+                       conversation=(workspace_id, str(body.get("sender_id")), str(body.get("conv_id"))))
             if "drop" in applied:
                 self._record(job, None, "never sent: the drop fault was on")
+            elif "late" in applied:
+                late.append(job)  # on its own: it arrives after the replies that follow it
             else:
-                jobs.append(job)
+                if chain:
+                    chain[-1].then = job  # scheduled when the reply before it has been posted
+                chain.append(job)
         with self._cond:
-            for job in jobs:
+            if chain:
+                waiting = self._tails.get(chain[0].conversation)
+                if waiting is not None:
+                    waiting.then = chain[0]  # after the conversation's replies still to be posted
+                else:
+                    heapq.heappush(self._heap, chain[0])
+                self._tails[chain[0].conversation] = chain[-1]
+            for job in late:
                 heapq.heappush(self._heap, job)
+            self._unsent += len(chain) + len(late)
             self._cond.notify()
 
     def pending(self) -> int:
+        """Replies scheduled and not yet posted (those waiting behind an earlier reply of their answer too)."""
         with self._cond:
-            return len(self._heap)
+            return self._unsent
 
     def sent(self, since: int = 0) -> list[dict]:
         return [dict(entry) for entry in list(self._sent) if entry["index"] >= since]
@@ -150,8 +174,10 @@ class Deliverer:
         with self._cond:
             self._closed = True
             self._heap.clear()
+            self._tails.clear()
             self._cond.notify_all()
-        self._thread.join(timeout=self.timeout + 1)
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 1)
 
     def _record(self, job: _Job, status: int | None, error: str = "", duration_ms: float | None = None) -> None:
         self._sent.append({"index": next(self._sent_count), "time": time.time(), "workspace": job.workspace,
@@ -169,6 +195,13 @@ class Deliverer:
                 job = heapq.heappop(self._heap)
             for _ in range(job.copies):
                 self._post(job)
+            with self._cond:
+                self._unsent -= 1
+                if job.then is not None:
+                    heapq.heappush(self._heap, job.then)
+                    self._cond.notify()
+                elif self._tails.get(job.conversation) is job:
+                    del self._tails[job.conversation]
 
     def _post(self, job: _Job) -> None:
         started = time.monotonic()

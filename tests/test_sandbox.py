@@ -532,3 +532,45 @@ def test_webhooks_survive_a_restart_of_the_process(tmp_path, start_process, webh
     assert sent.status_code == 200
     headers, raw = webhook.wait_messages(1)[0]
     assert signing.verify(raw, headers["x-hub-signature-256"], webhook.key)
+
+
+def test_replies_to_many_contacts_go_out_in_parallel_and_an_answer_keeps_its_order():
+    """A webhook that is slow for one contact does not hold back the others (UChat answers contacts in
+    parallel); the replies of one conversation still arrive in order, each after the one before it."""
+    from sandbox.bot import Reply
+    from sandbox.delivery import Deliverer, Faults
+
+    release = threading.Event()
+    arrived: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            if body["text"] == "held":
+                release.wait(30)
+            arrived.append(body["text"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    hook = {"webhook_url": f"http://127.0.0.1:{server.server_port}/webhook", "webhook_verification_key": "k"}
+    deliverer = Deliverer(Faults(), workers=4)
+    try:
+        held = {"sender_id": "c1", "conv_id": 1}
+        deliverer.submit("ws", hook, [Reply({**held, "text": "held"}), Reply({**held, "text": "after held"})])
+        deliverer.submit("ws", hook, [Reply({**held, "text": "next answer"})])  # same conversation: waits
+        deliverer.submit("ws", hook, [Reply({"sender_id": "c2", "conv_id": 2, "text": f"{n}/3"}) for n in (1, 2, 3)])
+        wait_until(lambda: len(arrived) == 3, 10, message="the other contact's answer while one is held")
+        assert arrived == ["1/3", "2/3", "3/3"] and deliverer.pending() == 3  # held (in flight) and two behind it
+        release.set()
+        wait_until(lambda: len(arrived) == 6, 10, message="the held conversation")
+        assert arrived[3:] == ["held", "after held", "next answer"] and deliverer.pending() == 0
+    finally:
+        release.set()
+        deliverer.close()
+        server.shutdown()

@@ -809,3 +809,20 @@ def test_a_profile_keeps_the_channels_its_bot_messages_are_linted_for(store):
     store.save_profile("p-lint", lint_channels="whatsapp")
     assert store.get_profile("p-lint")["lint_channels"] == "whatsapp"
     assert store.profiles().by_name["p-lint"]["lint_channels"] == "whatsapp"
+
+
+def test_messages_after_reads_every_conversation_by_the_primary_key(store):
+    store.save_profile("p")
+    first = store.ensure_conversation("p", "c1", 1)["id"]
+    second = store.ensure_conversation("p", "c2", 1)["id"]
+    assert store.last_message_id() == 0
+    ids = [store.add_contact_message(first if i % 2 else second, "text", f"m{i}", {}, {}) for i in range(6)]
+    assert store.last_message_id() == ids[-1]
+    rows = store.messages_after(ids[1], limit=3)
+    assert [r["id"] for r in rows] == ids[2:5]
+    assert {r["conversation"] for r in rows} == {first, second}
+    assert store.messages_after(ids[-1]) == []
+    if store.shared:
+        return  # the query plan below is SQLite's
+    for plan in plans_of(store, lambda: store.messages_after(ids[0])):
+        assert "USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan, plan

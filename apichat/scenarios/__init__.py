@@ -15,11 +15,12 @@ from .nodes import ScenarioError, parse_duration
 from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, Scenario, Step, load_scenario, parse_scenario, scenario_files
 from .record import expectation_for, record_conversation, recorded_step
 from .report import first_problem, junit_xml, side_by_side, step_line, text_report
-from .run import Runner, RunResult, StepError, StepResult, find_button, percentile
+from .run import Runner, RunResult, StepError, StepResult, StoreFeed, find_button, percentile
 from .targets import Target, TargetError, profile_target, sandbox_target, target_for
 
 __all__ = [
-    "CountMatch", "find_button", "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch", "RunResult", "Runner", "Scenario", "expectation_for", "recorded_step",
+    "CountMatch", "find_button", "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch",
+    "RunResult", "Runner", "Scenario", "expectation_for", "recorded_step", "StoreFeed",
     "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
     "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
     "record_conversation", "sandbox_target", "scenario_files", "side_by_side", "step_line",

@@ -80,6 +80,31 @@ class RunResult:
                 "settle_p50_ms": percentile(settle, 50), "settle_p95_ms": percentile(settle, 95)}
 
 
+class StoreFeed:
+    """Where a run reads replies from: the store, polled every `poll` seconds (one query per waiting run).
+
+    A load test swaps in a feed that one dispatcher fills for many runs (apichat.load); `open` and `close`
+    bracket a run's conversation so such a feed knows which conversations to keep.
+    """
+
+    def __init__(self, store: Store, poll: float = 0.05):
+        self.store, self.poll = store, poll
+
+    def open(self, conversation: int) -> None:
+        """A run starts on `conversation` (before anything is sent in it)."""
+
+    def close(self, conversation: int) -> None:
+        """The run on `conversation` is over."""
+
+    def since(self, conversation: int, after_id: int) -> list[dict]:
+        """Messages of `conversation` newer than `after_id`, oldest first."""
+        return self.store.messages_since(conversation, after_id, 1000)
+
+    def wait(self, conversation: int, seconds: float) -> None:
+        """Block up to `seconds` (less when a message may have arrived)."""
+        time.sleep(max(0.0, min(self.poll, seconds)))
+
+
 class StepError(Exception):
     """A step that could not be carried out (send failed, no such button): the run stops there."""
 
@@ -151,16 +176,25 @@ class Runner:
     def __init__(self, store: Store, profile: dict, *, settle: float = DEFAULT_SETTLE,
                  timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, deliver: Callable | None = None,
                  on_step: Callable[[RunResult, StepResult], None] | None = None, batch: str = "", keep: bool = True,
-                 turn_limit: float | None = None):
+                 turn_limit: float | None = None, feed: StoreFeed | None = None):
         self.store, self.profile = store, profile
         self.turn_limit = turn_limit  # the longest a turn may last when the bot keeps talking (default timeout + 60 s)
+        self.feed = feed or StoreFeed(store, poll)
         self.settle, self.timeout, self.poll = settle, timeout, poll
         self.deliver = deliver or outbox.deliver
         self.on_step, self.batch, self.keep = on_step, batch, keep
 
-    def run(self, scenario: Scenario) -> RunResult:
-        contact = self._contact(scenario)
+    def run(self, scenario: Scenario, contact: dict | None = None) -> RunResult:
+        """Run `scenario` in a fresh conversation, as `contact` ({id, name, email, phone}) or the file's own."""
+        contact = self._contact(scenario) if contact is None else self._keep_contact(contact)
         conversation = self._conversation(contact["id"])
+        self.feed.open(conversation["id"])
+        try:
+            return self._run(scenario, contact, conversation)
+        finally:
+            self.feed.close(conversation["id"])
+
+    def _run(self, scenario: Scenario, contact: dict, conversation: dict) -> RunResult:
         result = RunResult(scenario, self.profile["name"], contact, conversation["id"], conversation["conv_id"],
                            started=time.time())
         if self.keep:
@@ -206,6 +240,14 @@ class Runner:
         contact_id = wanted.get("id") or f"qa-{secrets.token_hex(4)}"
         return self.store.save_contact(contact_id, wanted.get("name", "QA Tester"), wanted.get("email", ""),
                                        wanted.get("phone", ""))
+
+    def _keep_contact(self, contact: dict) -> dict:
+        """`contact` as the store has it, written only when it is new or changed (a load test reuses one)."""
+        wanted = (contact.get("name", ""), contact.get("email", ""), contact.get("phone", ""))
+        known = self.store.get_contact(contact["id"])
+        if known is not None and (known["name"], known["email"], known["phone"]) == wanted:
+            return known
+        return self.store.save_contact(contact["id"], *wanted)
 
     def _conversation(self, contact_id: str) -> dict:
         while True:  # a fresh conversation_id, so no earlier reply can be taken for this run's
@@ -292,7 +334,7 @@ class Runner:
         newest = start
         hard_stop = start + (self.turn_limit or max(timeout, settle) + 60)  # a bot that never stops talking
         while True:
-            rows = self.store.messages_since(conversation, last_id, 1000)
+            rows = self.feed.since(conversation, last_id)
             now = time.monotonic()
             if rows:
                 last_id = rows[-1]["id"]
@@ -304,11 +346,14 @@ class Runner:
             if replies or timeout == 0:
                 if quiet >= settle or (exact is not None and len(replies) >= exact and quiet >= min(settle, EXACT_GRACE)):
                     return replies
+                due = newest + (min(settle, EXACT_GRACE) if exact is not None and len(replies) >= exact else settle)
             elif now - start >= timeout:
                 return replies
+            else:
+                due = start + timeout
             if now >= hard_stop:
                 return replies
-            time.sleep(self.poll)
+            self.feed.wait(conversation, min(due, hard_stop) - now)
 
 
 def _exact(step: Step) -> int | None:

@@ -554,6 +554,15 @@ class Store:
         return self._rows("SELECT * FROM messages WHERE conversation = ? AND id > ? ORDER BY id LIMIT ?",
                           (conversation, after_id, limit))
 
+    def messages_after(self, after_id: int, limit: int = 1000) -> list[dict]:
+        """Messages of every conversation newer than `after_id`, oldest first: one range scan of the primary key
+        (messages.id is the rowid), so a load test's dispatcher pays one indexed query per tick for all contacts."""
+        return self._rows("SELECT * FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+
+    def last_message_id(self) -> int:
+        """The newest message's id (0 for none): where a dispatcher starts watching."""
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+
     def messages_before(self, conversation: int, before_id: int | None = None, limit: int = 50) -> list[dict]:
         """The `limit` messages just before `before_id` (or the latest ones), oldest first."""
         rows = self._rows("SELECT * FROM messages WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?",
