@@ -154,3 +154,83 @@ def test_postgresql_restarted_under_load_means_503_never_a_lost_2xx_and_the_rece
     assert acknowledged <= set(stored), f"answered 2xx but not stored: {sorted(acknowledged - set(stored))[:5]}"
     assert set(stored.values()) == {1}
     assert requests.get(f"{url}/healthz", timeout=30).status_code == 200
+
+
+def _lan_address() -> str | None:
+    """An address of this machine other than loopback (what a worker on another host would dial)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_a_load_test_spread_over_a_master_and_two_workers_sees_every_reply_through_the_shared_store(
+        start_process, tmp_path, pg_cluster):
+    """Three processes with three environments, as three hosts would be: they share only APICHAT_DB."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    db = pg_cluster.new_database()
+    receiver_port, sandbox_port = free_port(), free_port()
+    server = tmp_path / "server"
+    server.mkdir()
+    common = {"APICHAT_DB": db, "APICHAT_RECEIVER_PORT": str(receiver_port), "APICHAT_SANDBOX_PORT": str(sandbox_port),
+              "PYTHONPATH": str(ROOT)}
+    # the team server: one receiver and the sandbox, writing to PostgreSQL
+    start_process(["-m", "receiver"], process_env(server, **common), url=f"http://127.0.0.1:{receiver_port}",
+                  name="receiver")
+    start_process(["-m", "sandbox", "--port", str(sandbox_port), "--state", str(server / "sandbox.json")],
+                  process_env(server, **common), url=f"http://127.0.0.1:{sandbox_port}", name="sandbox")
+    scenario = tmp_path / "greeting.yaml"
+    scenario.write_text("name: Greeting\nsteps:\n  - send: hi\n    messages: 1\n    expect:\n"
+                        "      - text: {contains: 'Hi load-'}\n  - click: Products\n    messages: 1\n")
+    master_host, master_port = _lan_address() or "127.0.0.1", str(free_port())
+    hosts = {}
+    for name in ("master", "worker-1", "worker-2"):
+        (tmp_path / name).mkdir()
+        hosts[name] = process_env(tmp_path / name, **common)  # its own folder, media and logs: only the DB is shared
+    run = ["-m", "apichat.load", "run", str(scenario), "--profile", "sandbox", "--think", "0.2s", "--settle", "0.3s"]
+    master = subprocess.Popen(
+        [sys.executable, *run, "--master", "--expect-workers", "2", "--users", "12", "--spawn-rate", "12",
+         "--run-time", "8s", "--master-port", master_port, "--csv", str(tmp_path / "master" / "run")],
+        cwd=ROOT, env=hosts["master"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers = [subprocess.Popen([sys.executable, *run, "--worker", "--master-host", master_host, "--master-port",
+                                 master_port], cwd=ROOT,
+                                env=hosts[name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for name in ("worker-1", "worker-2")]
+    try:
+        said, _ = master.communicate(timeout=150)
+    finally:
+        master.kill()
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    outputs = [w.stdout.read() for w in workers]
+    assert master.returncode == 0, said + "\n".join(outputs)
+    assert all(w.returncode == 0 for w in workers), "\n".join(outputs)
+
+    import csv
+
+    rows = {row["Name"]: row for row in csv.DictReader(open(tmp_path / "master" / "run_stats.csv"))}
+    steps = {name: row for name, row in rows.items() if "›" in name}
+    assert steps and all(int(row["Failure Count"]) == 0 for row in steps.values()), rows
+    sent = sum(int(row["Request Count"]) for row in steps.values())
+    assert sent >= 12, rows
+
+    store = Store(db)
+    contacts = {c["contact_id"] for c in store.list_conversations("sandbox") if c["contact_id"].startswith("load-")}
+    processes = {contact.rsplit("-", 1)[0] for contact in contacts}
+    assert len(processes) == 2, contacts  # both workers' contacts talked, each through the one receiver
+    replies = [m for conv in store.list_conversations("sandbox") if conv["contact_id"] in contacts
+               for m in store.messages_since(conv["id"], 0, limit=1000) if m["direction"] == "in"]
+    assert len(replies) >= sent  # every step answered, each reply seen by the worker that waited for it
+    store.close()

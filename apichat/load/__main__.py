@@ -2,13 +2,15 @@
 
     python -m apichat.load run SCENARIO… --users 200 --spawn-rate 20 --run-time 2m [--profile NAME]
         [--processes N] [--think 1s | 2s-5s] [--csv PREFIX] [--html report.html] [--max-rate N]
-        [--allow-real] [--master [--expect-workers N] | --worker --master-host H]
+        [--allow-real] [--master [--expect-workers N] | --worker --master-host H] [--master-port P]
     python -m apichat.load ui SCENARIO… [--profile NAME] [--web-port 8089]
 
 Without --profile it starts the embedded sandbox and a receiver with a temporary store, as headless
 scenario runs do; with --profile NAME it uses that profile of the console's store (APICHAT_DB). Locust does
 the load (its stats table, percentiles, CSV and HTML report); each user is one contact.
-Exit status: 0 no step failed, 1 a step failed, 2 nothing could run (the reason on one line).
+Across machines (--master / --worker) every process needs the same shared store (APICHAT_DB=postgresql://…)
+and --profile: the replies reach the one receiver UChat calls, and each worker reads its contacts' replies from
+the database. Exit status: 0 no step failed, 1 a step failed, 2 nothing could run (the reason on one line).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 from ..config import SettingsError, load_settings
+from ..processes import free_port
 from ..profiles import SANDBOX
 from ..scenarios import ScenarioError, TargetError, load_scenario, scenario_files, target_for
 from ..store import Store
@@ -73,6 +76,12 @@ def _locust_args(args, web: bool) -> list[str]:
             argv += ["--headless", "-t", f"{max(1, round(seconds(args.run_time, '--run-time')))}s"]
         if args.master:
             argv += ["--master", "--expect-workers", str(args.expect_workers)]
+    port = args.master_port
+    if port is None and args.processes and not (args.master or args.worker):
+        port = free_port()  # its own master and workers: two runs at once must not meet on Locust's 5557
+    if port is not None:
+        argv += ["--master-port", str(port)] if args.worker else ["--master-bind-port", str(port), "--master-port",
+                                                                   str(port)]
     if args.processes:
         argv += ["--processes", str(args.processes)]
     if getattr(args, "csv", None):
@@ -137,6 +146,13 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (1-65535)")
+    return value
+
+
 def _duration(text: str) -> float:
     try:
         return seconds(text, "duration")
@@ -161,6 +177,8 @@ def _common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--expect-workers", type=_positive_int, default=1, help="workers the master waits for")
     command.add_argument("--worker", action="store_true", help="be a Locust worker of --master-host")
     command.add_argument("--master-host", default="127.0.0.1", help="the master's address (with --worker)")
+    command.add_argument("--master-port", type=_port, help="the port the master listens on and workers dial "
+                         "(default 5557; with --processes alone, a free one)")
 
 
 def main(argv: list[str] | None = None) -> int:
