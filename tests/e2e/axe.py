@@ -45,6 +45,11 @@ def audit(page: Page, state: str) -> list[dict]:
     """Run axe on the page as it is; returns the violations that are ours (Streamlit's known ones are
     recorded in test-results/axe.json under `state`)."""
     assert AXE.exists(), f"{AXE} is missing: run `npm ci` (bash .ci/run does)"
+    # the pointer stays where the last click left it: a help tooltip opened by hovering is not the page's state
+    page.mouse.move(0, 0)
+    tooltips = page.get_by_test_id("stTooltipContent")
+    if tooltips.count():
+        tooltips.first.wait_for(state="detached", timeout=10_000)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE))
     found = page.evaluate(_RUN, [TAGS, WIDGETS])
