@@ -1,4 +1,5 @@
-"""The baseline: a bare "return ok" Flask route, served by waitress exactly as `python -m receiver` is."""
+"""The baseline: a bare "return ok" Flask route. bench/receiver.py serves it under gunicorn (`create_app`) as the
+receiver is, and with `python -m bench.bare_app` under waitress, to compare with the receiver under waitress."""
 
 from __future__ import annotations
 
@@ -29,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads (the receiver's default: 8)")
     args = parser.parse_args(argv)
-    # the same server settings as receiver/__main__.py
-    server = create_server(create_app(), host=args.host, port=args.port, threads=args.threads,
-                           ident="apichat-receiver", max_request_body_size=32 * 1024 * 1024)
+    server = create_server(create_app(), host=args.host, port=args.port, threads=args.threads)
     server.run()
     return 0
 

@@ -1,15 +1,18 @@
 """Receiver throughput and latency against a bare Flask route served the same way, swept over concurrency.
 
-    python -m bench.receiver [--connections 1,8,32,64] [--seconds 5] [--threads 8] [--gunicorn] [--client auto]
+    python -m bench.receiver [--connections 1,8,32,64] [--seconds 5] [--threads 8] [--waitress] [--gunicorn]
+        [--client auto]
     python -m bench.receiver --db postgresql://user:pass@host/db --gunicorn --workers 1,2,4 --connections 32,64
 
-Starts `python -m receiver` (temp store, free port, UCHAT_VERIFY_TOKEN) and `python -m bench.bare_app` (a bare
-"return ok" Flask route under the same waitress settings) as subprocesses, then loads each with distinct,
+Starts `python -m receiver` (temp store, free port, UCHAT_VERIFY_TOKEN; gunicorn gthread, one worker of
+`--threads` threads) and a bare "return ok" Flask route (`bench.bare_app`) under the same gunicorn settings as
+subprocesses, then loads each with distinct,
 validly signed webhooks at each number of connections. The load comes from `wrk` when it is installed
 (`apt-get install wrk`; a Lua script feeds pre-signed bodies), otherwise from a multi-process raw-socket
 client; either way the client's own CPU per request is printed next to the servers', so a saturated client
-shows. With `--gunicorn` the receiver and the bare route are also measured under gunicorn (gthread, 2 workers,
-or each count of `--workers`). With `--db postgresql://...` the receiver writes to that PostgreSQL database
+shows. With `--waitress` both are also measured under waitress (`--threads` threads: the server the receiver
+used before, whose rate fell as connections rose); with `--gunicorn`, under gunicorn gthread with 2 worker
+processes of 4 threads (or each count of `--workers`; several processes share a SQLite file by taking turns). With `--db postgresql://...` the receiver writes to that PostgreSQL database
 (team mode; it must exist, rows are added, and loss is counted on the rows this run added) instead of a
 temporary SQLite file.
 
@@ -254,8 +257,8 @@ def environment(folder: Path, name: str, port: int, database: str | None = None)
     return env, db
 
 
-def gunicorn_args(app: str, port: int, workers: int = 2) -> list[str]:
-    return ["-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",
+def gunicorn_args(app: str, port: int, workers: int = 2, threads: int = 4) -> list[str]:
+    return ["-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
             "--log-level", "warning", app]
 
 
@@ -264,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", default="1,8,32,64", help="concurrency sweep (default %(default)s)")
     parser.add_argument("--seconds", type=int, default=5, help="whole seconds per server and level (default 5)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads of both servers (default 8)")
+    parser.add_argument("--threads", type=int, default=8, help="threads of the receiver's one worker, and of the bare "
+                        "route's (default 8)")
+    parser.add_argument("--waitress", action="store_true", help="also measure both under waitress")
     parser.add_argument("--client", choices=("auto", "wrk", "sockets"), default="auto",
                         help="load generator: wrk when installed (auto), or the multi-process socket client")
     parser.add_argument("--gunicorn", action="store_true", help="also measure both under gunicorn (gthread, 2 workers)")
@@ -289,11 +294,16 @@ def main(argv: list[str] | None = None) -> int:
               else "multi-process raw-socket client (no wrk: apt-get install wrk for a lighter one)")
 
     folder = Path(tempfile.mkdtemp(prefix="apichat-bench-"))
-    print(f"cpus={os.cpu_count()} client={client} seconds/level={args.seconds} waitress threads={args.threads} "
+    print(f"cpus={os.cpu_count()} client={client} seconds/level={args.seconds} threads={args.threads} "
           f"store={'a temp SQLite file' if not args.db else masked_url(args.db)}")
     results, failures = [], []
-    servers = [("waitress", ["-m", "receiver", "--threads", str(args.threads)],
-                lambda p: ["-m", "bench.bare_app", "--port", str(p), "--threads", str(args.threads)])]
+    t = args.threads
+    servers = [(f"python -m receiver (gunicorn gthread 1x{t})", ["-m", "receiver", "--threads", str(t)],
+                lambda p: gunicorn_args("bench.bare_app:create_app()", p, 1, t))]
+    if args.waitress:
+        servers.append((f"waitress {t} threads", lambda p: ["-m", "waitress", "--host", "127.0.0.1", "--port", str(p),
+                                                            "--threads", str(t), "--call", "receiver:create_app"],
+                        lambda p: ["-m", "bench.bare_app", "--port", str(p), "--threads", str(t)]))
     if args.gunicorn:
         for w in args.workers:
             servers.append((f"gunicorn gthread {w}x4", lambda p, w=w: gunicorn_args("receiver:create_app()", p, w),

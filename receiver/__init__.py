@@ -29,7 +29,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store 
     store = store or Store(settings.db_path)
     ensure_env_profile(store, settings)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1  # the webhook route refuses the extra byte
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
     app.extensions["apichat"] = {"settings": settings, "store": store}
 

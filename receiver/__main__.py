@@ -1,9 +1,9 @@
 """`python -m receiver`: serve the receiver on APICHAT_RECEIVER_HOST:PORT.
 
-One process (waitress, `--threads` threads) by default, whatever the store. With `--workers N` above 1
-it is served by gunicorn (gthread: N worker processes of `--threads` threads each), which needs a store
-that several processes can share: PostgreSQL (`APICHAT_DB=postgresql://…`). A SQLite store is refused
-there: it is one file on one machine whose webhooks are group-committed by one process's writer.
+Served by gunicorn's gthread workers (receiver/serve.py says why not waitress): one worker process of
+`--threads` threads by default, whatever the store. `--workers N` above 1 needs a store that several
+processes can share, PostgreSQL (`APICHAT_DB=postgresql://…`); a SQLite store is refused there: it is one
+file on one machine whose webhooks are group-committed by one process's writer.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sqlite3
 import sys
 
 from apichat.config import SettingsError, is_shared_store, load_settings
-from apichat.processes import exit_with_parent
 from apichat.redact import mask
 from apichat.store import StoreUnavailable
 
@@ -65,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, help="port (default $APICHAT_RECEIVER_PORT or 8502)")
     parser.add_argument("--db", help="SQLite store (default $APICHAT_DB or data/console.db)")
     parser.add_argument("--media-dir", help="uploaded files (default $APICHAT_MEDIA_DIR or data/media)")
-    parser.add_argument("--threads", type=_threads, default=8, help="threads per process (default 8)")
+    parser.add_argument("--threads", type=_threads, default=8, help="threads per worker process (default 8)")
     parser.add_argument("--workers", type=_workers, default=1,
-                        help="processes (default 1: waitress); above 1, gunicorn, with a PostgreSQL store only")
+                        help="worker processes (default 1); above 1 with a PostgreSQL store only")
     return parser
 
 
@@ -87,13 +86,11 @@ def main(argv: list[str] | None = None) -> int:
               "group-commits, so serve it with one receiver (--workers 1, the default)", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s receiver %(levelname)s %(message)s")
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
-    from waitress import create_server
 
     from receiver import create_app
+    from receiver.serve import listen, serve
 
-    try:
+    try:  # opened once here, so a store that cannot be used is one line before anything listens
         app = create_app(settings)
     except StoreUnavailable as exc:
         print(f"receiver: {exc}", file=sys.stderr)
@@ -101,28 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
         print(f"receiver: cannot open the store {settings.db_label}: {exc}", file=sys.stderr)
         return 2
-    if args.workers > 1:
-        from receiver.gunicorn import serve
-
-        del app  # each worker opens its own store: connections do not survive a fork
-        return serve(settings, workers=args.workers, threads=args.threads)
+    app.extensions["apichat"]["store"].close()  # each worker opens its own: connections do not survive a fork
     try:
-        server = create_server(app, host=settings.receiver_host, port=settings.receiver_port,
-                               threads=args.threads, ident="apichat-receiver",
-                               max_request_body_size=32 * settings.max_body_bytes)
-    except (OSError, ValueError) as exc:
-        print(f"receiver: cannot listen on {settings.receiver_host}:{settings.receiver_port}: {exc}",
-              file=sys.stderr)
+        sock = listen(settings.receiver_host, settings.receiver_port)
+    except OSError as exc:
+        print(f"receiver: cannot listen on {settings.receiver_host}:{settings.receiver_port}: {exc}", file=sys.stderr)
         return 1
     env = settings.env_profile
-    logging.info("listening on http://%s:%s store=%s env-profile=%s", settings.receiver_host,
-                 server.effective_port, settings.db_label, f"verify key {mask(env.verify_key)}" if env else "none")
-    exit_with_parent()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    logging.info("listening on http://%s:%s store=%s env-profile=%s (%d worker%s x %d threads)",
+                 settings.receiver_host, sock.getsockname()[1], settings.db_label,
+                 f"verify key {mask(env.verify_key)}" if env else "none", args.workers,
+                 "" if args.workers == 1 else "s", args.threads)
+    return serve(settings, sock, workers=args.workers, threads=args.threads)
 
 
 if __name__ == "__main__":

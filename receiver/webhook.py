@@ -113,11 +113,19 @@ def webhook(name: str | None):
     profiles = store.profiles()
     profile = profiles.lookup(name)
     try:
+        # MAX_CONTENT_LENGTH is the cap plus one byte: a chunked body (no Content-Length) is cut there by the
+        # stream, so one byte over the cap is how it shows it was longer
         raw = request.get_data(cache=True)
+        if len(raw) > settings.max_body_bytes:
+            raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         profile = store.profiles(fresh=True).lookup(name)
         return refuse(413, f"body larger than {settings.max_body_bytes} bytes", name or _name(profile), None,
-                      body_size=request.content_length or 0)
+                      body_size=request.content_length or settings.max_body_bytes + 1)
+    except Exception as exc:  # noqa: BLE001 - the server could not read the body: bad chunked framing, a client gone
+        profile = store.profiles(fresh=True).lookup(name)
+        return refuse(400, f"the body could not be read ({type(exc).__name__}: {str(exc)[:200]})",
+                      name or _name(profile), None, body_size=request.content_length or 0)
     if profile is None:
         profiles = store.profiles(fresh=True)
         profile = profiles.lookup(name)

@@ -521,6 +521,64 @@ def test_real_process(start_process, tmp_path):
                         ("rejected", 413), ("rejected", 413)]
 
 
+def _raw_http(port: int, request: bytes) -> bytes:
+    """Send `request` as it is (no client library to tidy it) and read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_the_served_process_reads_chunked_bodies_refuses_bad_framing_and_never_repeats_a_key(start_process,
+                                                                                              tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_process(["-m", "receiver"], process_env(tmp_path, UCHAT_VERIFY_TOKEN="proc-key-0123456789",
+                                                         APICHAT_RECEIVER_PORT=str(port)), url=base)
+    raw = json.dumps(reply("sent in chunks")).encode()
+    answer = requests.post(f"{base}/webhook", data=iter([raw[:20], raw[20:]]), timeout=10,  # chunked: no length
+                           headers={"X-Hub-Signature-256": signing.sign(raw, "proc-key-0123456789")})
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+
+    bad = _raw_http(port, b"POST /webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                          b"X-Hub-Signature-256: sha256=" + b"0" * 64 + b"\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n")
+    assert bad.startswith(b"HTTP/1.1 400"), bad[:200]
+    assert b"the body could not be read" in bad
+
+    # a handshake's query string split by a stray space: gunicorn's own page would repeat the key
+    line = b"GET /webhook?hub_mode=subscribe&hub_verify_token= proc-key-0123456789&hub_challenge=1 HTTP/1.1\r\n"
+    broken = _raw_http(port, line + b"Host: x\r\n\r\n")
+    assert broken.startswith(b"HTTP/1.1 400") and b"proc-key-0123456789" not in broken, broken[:300]
+
+    assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
+    store = Store(str(tmp_path / "console.db"))
+    assert [m["text"] for m in store.messages_since(store.list_conversations("env")[0]["id"], 0)] == ["sent in chunks"]
+    assert [(d["outcome"], d["status_code"]) for d in store.list_deliveries()][0] == ("rejected", 400)
+    log = proc.output()
+    assert "proc-key-0123456789" not in log and "Traceback" not in log, log
+    assert "invalid request from 127.0.0.1: InvalidHTTPVersion (400)" in log, log
+
+
+def test_a_receiver_killed_with_sigkill_leaves_no_worker_serving_its_port(start_process, tmp_path):
+    import signal
+
+    from apichat.processes import probe
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_process(["-m", "receiver"], process_env(tmp_path, APICHAT_RECEIVER_PORT=str(port)), url=base)
+    worker = requests.get(f"{base}/healthz", timeout=5).json()["pid"]
+    assert worker != proc.proc.pid  # gunicorn: the process started is the master, a worker answers
+    proc.stop(signal.SIGKILL)
+    wait_until(lambda: probe(base, timeout=0.5) == "down", 10, 0.1, "the worker to die with its master")
+    with socket.socket() as again:  # the port is free for the next receiver (which sets SO_REUSEADDR too)
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+
+
 def run_receiver(tmp_path, *args, **env):
     return subprocess.run([sys.executable, "-m", "receiver", *args], cwd=ROOT, env=process_env(tmp_path, **env),
                           capture_output=True, text=True, timeout=60)

@@ -1,0 +1,116 @@
+"""The receiver's HTTP server: gunicorn's gthread workers (one for SQLite, N for a shared PostgreSQL store).
+
+Why gunicorn and not waitress: under concurrent webhooks, waitress's one event-loop thread shares the GIL
+with the request threads and the store's writer, and the receiver's rate fell as connections rose (on the
+2-core reference machine: 1,098 req/s at 1 connection, 865 at 32, 274 at 64, at 4 ms of CPU per request).
+gunicorn's gthread worker held it (1,058 / 1,124 / 1,081): see README, "Receiver under load".
+
+The listening socket is bound here, before gunicorn starts, so a port in use is one readable line and the
+address is never raced; gunicorn's arbiter is handed it. Each worker builds its own app after the
+fork (its store connections are its own) and dies with the master (PR_SET_PDEATHSIG), so a SIGKILL of the
+receiver leaves no orphan serving the port.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import socket
+
+from gunicorn import util
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.http.errors import ParseException
+from gunicorn.sock import TCP6Socket, TCPSocket
+from gunicorn.workers.gthread import ThreadWorker
+
+from apichat.config import Settings
+from apichat.processes import exit_with_parent
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_master(server, worker) -> None:  # gunicorn's post_fork hook, in the worker
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker still exits when it sees its parent change
+        pass
+
+
+class Worker(ThreadWorker):
+    """gunicorn's gthread worker, except that a request it cannot parse is answered and logged without its text.
+
+    gunicorn's own error page and log line repeat the bad request line, and a handshake's query string holds
+    the verification key (even split oddly by a stray space, so it cannot be masked by its name): the answer
+    says what was wrong, the log names the error and the address, neither repeats what was sent.
+    """
+
+    def handle_error(self, req, client, addr, exc):
+        if not isinstance(exc, ParseException):
+            return super().handle_error(req, client, addr, exc)
+        status, reason = _CLIENT_ERRORS.get(type(exc).__name__, (400, "Bad Request"))
+        self.log.warning("invalid request from %s: %s (%d)", (addr or ("?",))[0], type(exc).__name__, status)
+        try:
+            util.write_error(client, status, reason, f"{reason}: {type(exc).__name__}")
+        except Exception:  # noqa: BLE001 - the client may be gone; nothing to tell it
+            self.log.debug("could not send the error answer")
+
+
+_CLIENT_ERRORS = {"LimitRequestLine": (414, "URI Too Long"),
+                  "LimitRequestHeaders": (431, "Request Header Fields Too Large"),
+                  "UnsupportedTransferCoding": (501, "Not Implemented"),
+                  "ExpectationFailed": (417, "Expectation Failed")}
+
+
+class _Receiver(BaseApplication):
+    def __init__(self, settings: Settings, options: dict, sock: socket.socket):
+        self.settings, self.options, self.sock = settings, options, sock
+        super().__init__()
+
+    def run(self) -> None:
+        arbiter = Arbiter(self)
+        kind = TCP6Socket if self.sock.family == socket.AF_INET6 else TCPSocket
+        # the socket bound by listen(): gunicorn serves it instead of binding (and retrying) its own
+        arbiter.LISTENERS = [kind(self.options["bind"][0], self.cfg, arbiter.log, fd=self.sock.detach())]
+        arbiter.run()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from receiver import create_app
+
+        return create_app(self.settings)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The bound, listening socket (OSError as the system says it, e.g. "[Errno 98] Address already in use")."""
+    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, sock: socket.socket, *, workers: int, threads: int) -> int:
+    host, port = sock.getsockname()[:2]
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    options = {
+        "bind": [bind], "workers": workers, "worker_class": "receiver.serve.Worker", "threads": threads,
+        "proc_name": "apichat-receiver", "preload_app": False, "accesslog": None, "errorlog": "-",
+        "loglevel": "warning", "timeout": 60, "graceful_timeout": 10, "keepalive": 30,
+        "worker_connections": 1000, "post_fork": _die_with_master,
+    }
+    exit_with_parent()
+    try:
+        _Receiver(settings, options, sock).run()  # returns only by SystemExit when the arbiter stops
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
