@@ -64,6 +64,16 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of process `pid` and of its children still running (a gunicorn master and its workers)."""
+    total = cpu_seconds(pid) or 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
 def exit_with_parent() -> None:
     """In a child started with `tied=True`: exit when the process that started it is gone."""
     parent = os.environ.get(PARENT_ENV, "")

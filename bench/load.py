@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from apichat.load import UserConfig, stats, think_range
-from apichat.processes import ROOT, cpu_seconds
+from apichat.processes import ROOT, tree_cpu_seconds
 from apichat.scenarios import sandbox_target
 
 LOCUSTFILE = ROOT / "apichat" / "load" / "locustfile.py"
@@ -50,12 +50,12 @@ def _children() -> dict[str, int]:
 
 def _locust(argv: list[str], env: dict, pids: dict[str, int]) -> dict[str, float]:
     """Run Locust to its end; the CPU seconds it and each of `pids` used meanwhile, and the wall time."""
-    before = {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()}
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     started = time.monotonic()
     child = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, usage = os.wait4(child.pid, 0)  # the child's own CPU, to its last instruction
     child.returncode = 0
-    used = {name: (cpu_seconds(pid) or 0.0) - before[name] for name, pid in pids.items()}
+    used = {name: tree_cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     used.update(locust=usage.ru_utime + usage.ru_stime, wall=time.monotonic() - started)
     return used
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import requests
 
-from apichat.processes import ChildError, ChildProcess, clean_env, cpu_seconds, free_port
+from apichat.processes import ChildError, ChildProcess, clean_env, free_port, tree_cpu_seconds
 from apichat.redact import masked_url
 from apichat.signing import sign
 from apichat.store import Store
@@ -84,21 +84,7 @@ class Server(ChildProcess):
 
     def cpu_total(self) -> float:
         """CPU seconds of the server and its workers (gunicorn forks them)."""
-        total = self.cpu_seconds() or 0.0
-        for child in _children(self.proc.pid):
-            total += _cpu(child)
-        return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _cpu(pid: int) -> float:
-    return cpu_seconds(pid) or 0.0
+        return tree_cpu_seconds(self.proc.pid)
 
 
 def write_bodies(path: Path, prefix: str, count: int) -> None:

@@ -37,24 +37,17 @@ def _port(text: str) -> int:
     return value
 
 
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"threads {text!r} must be a whole number from 1 to 256")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"workers {text!r} must be a whole number from 1 to 64")
-    return value
+def _count(name: str, most: int):
+    """An argparse type: a whole number of `name` from 1 to `most`, or a one-line error that says so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{name} {text!r} must be a whole number from 1 to {most}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, help="port (default $APICHAT_RECEIVER_PORT or 8502)")
     parser.add_argument("--db", help="SQLite store (default $APICHAT_DB or data/console.db)")
     parser.add_argument("--media-dir", help="uploaded files (default $APICHAT_MEDIA_DIR or data/media)")
-    parser.add_argument("--threads", type=_threads, default=8, help="threads per worker process (default 8)")
-    parser.add_argument("--workers", type=_workers, default=1,
+    parser.add_argument("--threads", type=_count("threads", 256), default=8, help="threads per worker process (default 8)")
+    parser.add_argument("--workers", type=_count("workers", 64), default=1,
                         help="worker processes (default 1); above 1 with a PostgreSQL store only")
     return parser
 
