@@ -19,7 +19,7 @@ from apichat.store import StoreUnavailable
 
 ENVIRONMENT = """\
 environment (flags win over these):
-  APICHAT_DB                 the SQLite store (default data/console.db)
+  APICHAT_DB                 the store: a SQLite path (default data/console.db) or postgresql://… (team mode)
   APICHAT_MEDIA_DIR          uploaded files served under /media (default data/media)
   APICHAT_RECEIVER_HOST      listen address (default 127.0.0.1)
   APICHAT_RECEIVER_PORT      port (default 8502)
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", help="listen address (default $APICHAT_RECEIVER_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="port (default $APICHAT_RECEIVER_PORT or 8502)")
-    parser.add_argument("--db", help="SQLite store (default $APICHAT_DB or data/console.db)")
+    parser.add_argument("--db", help="the store: a SQLite path or a postgresql:// URL (default $APICHAT_DB or "
+                        "data/console.db)")
     parser.add_argument("--media-dir", help="uploaded files (default $APICHAT_MEDIA_DIR or data/media)")
     parser.add_argument("--threads", type=_count("threads", 256), default=8, help="threads per worker process (default 8)")
     parser.add_argument("--workers", type=_count("workers", 64), default=1,
