@@ -49,7 +49,7 @@ def refuse_if_exposed(pages: list) -> None:
     STREAMLIT_SERVER_ADDRESS or a user config may change it). Nothing is started before this check.
     """
     address, port = st.get_option("server.address"), st.get_option("server.port")
-    warning = safety.exposure_warning(address, port, password_set=login.password_set(), lan_ip=_lan_ip(),
+    warning = safety.exposure_warning(address, port, password_set=login.gate().enabled, lan_ip=_lan_ip(),
                                       shared_store=is_shared_store(os.environ.get("APICHAT_DB")))
     if warning is None:
         if notice := safety.ui_host_notice(os.environ.get("APICHAT_UI_HOST"), address):

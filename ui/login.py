@@ -30,10 +30,6 @@ def gate() -> Gate:
         st.stop()
 
 
-def password_set() -> bool:
-    return bool(os.environ.get("APICHAT_UI_PASSWORD") or os.environ.get("APICHAT_UI_PASSWORD_HASH"))
-
-
 def _client() -> str:
     try:
         return st.context.ip_address or "unknown"
