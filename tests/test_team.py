@@ -6,6 +6,7 @@ recovers by itself."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import Counter
 
@@ -197,26 +198,39 @@ def test_a_load_test_spread_over_a_master_and_two_workers_sees_every_reply_throu
         (tmp_path / name).mkdir()
         hosts[name] = process_env(tmp_path / name, **common)  # its own folder, media and logs: only the DB is shared
     run = ["-m", "apichat.load", "run", str(scenario), "--profile", "sandbox", "--think", "0.2s", "--settle", "0.3s"]
+    logs = {name: open(tmp_path / name / "output.log", "w+") for name in hosts}
     master = subprocess.Popen(
         [sys.executable, *run, "--master", "--expect-workers", "2", "--users", "12", "--spawn-rate", "12",
          "--run-time", "8s", "--master-port", master_port, "--csv", str(tmp_path / "master" / "run")],
-        cwd=ROOT, env=hosts["master"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    workers = [subprocess.Popen([sys.executable, *run, "--worker", "--master-host", master_host, "--master-port",
-                                 master_port], cwd=ROOT,
-                                env=hosts[name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for name in ("worker-1", "worker-2")]
+        cwd=ROOT, env=hosts["master"], stdout=logs["master"], stderr=subprocess.STDOUT)
+
+    def said() -> str:
+        return "\n".join(f"--- {name}\n{(tmp_path / name / 'output.log').read_text()}" for name in hosts)
+
+    def listening() -> bool:  # the master's port takes connections: the workers may dial it
+        assert master.poll() is None, said()
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", int(master_port))) == 0
+
+    workers = []
     try:
-        said, _ = master.communicate(timeout=150)
+        wait_until(listening, 90, 0.2, "the Locust master to listen")
+        workers = [subprocess.Popen([sys.executable, *run, "--worker", "--master-host", master_host,
+                                     "--master-port", master_port], cwd=ROOT, env=hosts[name], stdout=logs[name],
+                                    stderr=subprocess.STDOUT) for name in ("worker-1", "worker-2")]
+        try:
+            master.wait(150)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the master did not finish:\n{said()}") from None
     finally:
-        master.kill()
-        for worker in workers:
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-    outputs = [w.stdout.read() for w in workers]
-    assert master.returncode == 0, said + "\n".join(outputs)
-    assert all(w.returncode == 0 for w in workers), "\n".join(outputs)
+        for process in (master, *workers):
+            if process.poll() is None:
+                process.kill()
+            process.wait(30)
+        for log in logs.values():
+            log.close()
+    assert master.returncode == 0, said()
+    assert all(w.returncode == 0 for w in workers), said()
 
     import csv
 
