@@ -17,13 +17,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from apichat import signing
 from apichat.payloads import parse_bot_message
 from apichat.redact import without_token
-from apichat.store import StaleProfiles, Store
+from apichat.store import StaleProfiles, Store, StoreUnavailable
 
 log = logging.getLogger("receiver")
 bp = Blueprint("webhook", __name__)
 HUB_FIELDS = ("mode", "verify_token", "challenge")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 OK = b'{"status":"ok"}\n'
 OK_DUPLICATE = b'{"status":"ok","duplicate":true}\n'
+SIGNATURE_KEY = "HTTP_" + signing.HEADER.upper().replace("-", "_")  # the header's key in the WSGI environ
 
 
 def _store() -> Store:
@@ -71,9 +73,10 @@ def _hub_params(raw: bytes, data: Any) -> dict[str, str]:
                 if nested.get(field) is not None and field not in found:
                     found[field] = str(nested[field])
 
-    if request.environ.get("QUERY_STRING"):
+    environ = request.environ  # read directly: this runs for every webhook
+    if environ.get("QUERY_STRING"):
         take(request.args)
-    if (request.mimetype or "").lower() in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() in FORM_TYPES:
         take(request.form)
     if isinstance(data, dict):
         if any(isinstance(k, str) and k[:3].lower() == "hub" for k in data):  # a bot message has none
@@ -89,6 +92,8 @@ def deliver(status: int, outcome: str, reason: str, profile: str, raw: bytes | N
         _store().record_delivery(profile=profile, route=request.path, method=request.method,
                               headers=dict(request.headers), body=raw, outcome=outcome, status_code=status,
                               reason=reason, remote_addr=request.remote_addr or "", **extra)
+    except StoreUnavailable:  # no store: 503 (a refusal or a challenge answered now would keep nothing)
+        raise
     except Exception:  # the answer to the sender matters more than the log entry
         log.exception("could not record a %s delivery", outcome)
     log.info("%s %r -> %s %s (%s)", request.method, request.path, status, outcome, reason)
@@ -107,7 +112,9 @@ def no_profile(name: str | None, raw: bytes | None, **extra):
 @bp.route("/webhook/<name>", methods=["GET", "POST"])
 def webhook(name: str | None):
     store, settings = _store(), current_app.extensions["apichat"]["settings"]
-    store.check()  # a deleted or replaced store answers 503 (store_unavailable), never a 2xx for what is not kept
+    # A deleted or replaced store answers 503 (store_unavailable), never a 2xx for what is not kept: every
+    # answer writes a delivery, and the store checks its file after each commit (not here as well: each
+    # os.stat lets the GIL go, which under load is a thread switch there and one back).
     # Profiles come from the store's in-memory copy (no query per webhook); every answer other than
     # "accepted" is decided on a fresh read, and the store refuses an acceptance verified on a stale copy.
     profiles = store.profiles()
@@ -175,11 +182,12 @@ def handshake(hub: dict[str, str], profile: dict, raw: bytes):
 
 def message(requested: str | None, profile: dict, version: int, fresh: bool, raw: bytes, data: Any,
             not_json: str):
-    store = _store()
-    flow_ns = request.headers.get("x-flow-ns", "")
-    action = request.headers.get("x-action", "")
+    store, req = _store(), request._get_current_object()  # one lookup of the request, not one per use
+    environ = req.environ
+    flow_ns = environ.get("HTTP_X_FLOW_NS", "")
+    action = environ.get("HTTP_X_ACTION", "")
     meta = {"flow_ns": flow_ns, "action": action}
-    header = request.headers.get(signing.HEADER)  # werkzeug's headers ignore the name's case
+    header = environ.get(SIGNATURE_KEY)  # what request.headers.get(signing.HEADER) reads, whatever the case
     if not signing.verify(raw, header, profile["verify_key"]):
         if not fresh:  # a refusal is decided on what the store holds now
             current = store.profiles(fresh=True)
@@ -195,13 +203,13 @@ def message(requested: str | None, profile: dict, version: int, fresh: bool, raw
     msg = parse_bot_message(data, flow_ns=flow_ns)
     try:
         outcome, delivery, message_id = store.accept_webhook(
-            profile=name, route=request.path, method=request.method, headers=dict(request.headers),
-            body=raw, message=msg, remote_addr=request.remote_addr or "", profiles_version=version, **meta)
-    except StaleProfiles:
+            profile=name, route=req.path, method=req.method, headers=dict(req.headers),
+            body=raw, message=msg, remote_addr=req.remote_addr or "", profiles_version=version, **meta)
+    except (StaleProfiles, StoreUnavailable):  # verified again / the store's own 503 and its reason
         raise
     except Exception as exc:
         log.exception("could not store a verified webhook")
         return jsonify(status="error", reason=f"could not store the message: {exc}"), 503
     # the delivery row is the record of an accepted webhook; a log line each would only cost time
-    log.debug("POST %s -> 200 %s %s message=%s", request.path, outcome, msg.kind, message_id)
+    log.debug("POST %s -> 200 %s %s message=%s", req.path, outcome, msg.kind, message_id)
     return Response(OK_DUPLICATE if outcome == "duplicate" else OK, 200, mimetype="application/json")

@@ -114,6 +114,7 @@ class _Job:
     result: Any = None
     error: BaseException | None = None
     done: threading.Lock = field(default_factory=_done)
+    lead: bool = False  # its caller writes the batch it is in
 
 
 DUPLICATE_REASON = "same body accepted within the last 10 minutes; shown once"
@@ -125,6 +126,32 @@ MESSAGE_VALUES = ("(?, ?, 'in', ?, ?, ?, ?, ?, 'received', "
 INSERT_DELIVERIES = ("INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, "
                      "body_size, body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) VALUES ")
 DELIVERY_VALUES = "(" + ", ".join("?" * 17) + ")"
+
+
+
+
+def _earlier_sql(count: int) -> str:
+    """Rows (delivery id, body SHA-256, profile, message id) of the acceptances of `count` hashes within the
+    duplicate window whose contact has said nothing since; parameters: the hashes, then the window's start."""
+    return ("SELECT d.id, d.body_sha256, d.profile, d.message_id FROM deliveries d INDEXED BY deliveries_by_hash "
+            f"JOIN messages m ON m.id = d.message_id WHERE d.body_sha256 IN ({','.join('?' * count)}) "
+            "AND d.received_at > ? AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 FROM messages c "
+            "WHERE c.conversation = m.conversation AND c.direction = 'out' AND c.id > m.id)")
+
+
+def _earlier(rows) -> dict[tuple[str, str], int]:
+    """(body SHA-256, profile) -> message id of the newest earlier acceptance, from rows of `_earlier_sql`."""
+    return {(sha, profile): message for _, sha, profile, message in sorted(tuple(row) for row in rows)}
+
+
+@dataclass(eq=False)
+class _BatchState:
+    """What a batch's webhooks are written against: read once per transaction, moved on as rows are added."""
+
+    version: int  # the profile version, to refuse what was verified against older profiles
+    earlier: dict[tuple[str, str], int]  # (body SHA-256, profile) -> message id: its duplicates point there
+    last_message: int | None  # the ids just before the next free ones; None: reserved before writing
+    last_delivery: int | None
 
 
 @dataclass(eq=False)
@@ -144,6 +171,7 @@ class _Webhook:
     result: tuple[str, int, int | None] | None = None
     error: BaseException | None = None
     done: threading.Lock = field(default_factory=_done)
+    lead: bool = False  # its caller writes the batch it is in
 
 
 def _delivery_row(profile, route, method, headers, body, outcome, status_code, reason, remote_addr, flow_ns,
@@ -222,13 +250,13 @@ class Store:
         # Other processes still meet busy_timeout.
         self._write_lock = threading.RLock()
         self._writer: sqlite3.Connection | None = None
-        # Webhooks and refused deliveries (the receiver's hot path) are written by one writer thread that
-        # commits whatever is waiting in one transaction (group commit): callers wait on their own job,
-        # never in a queue on the write lock, so throughput rises with concurrency instead of convoying.
+        # Webhooks and refused deliveries (the receiver's hot path) are group-committed: whatever is waiting
+        # goes in one transaction, written by one of the waiting callers (`_submit`), so throughput rises
+        # with concurrency instead of convoying on the write lock.
         self._pending: list[_Webhook | _Job] = []
-        self._wake = threading.Condition()
-        self._writer_thread: threading.Thread | None = None
-        self._writer_pid = 0
+        self._wake = threading.Lock()
+        self._leading = False  # a caller is writing a batch; the others queue
+        self._leader_pid = 0
         self._snapshot: ProfileSnapshot | None = None
         self._profiles_version = 0  # the newest profile_version this process has seen
         self._conversations: dict[tuple[str, str, int], int] = {}  # the writer's (profile, contact, conv_id) -> id
@@ -273,14 +301,17 @@ class Store:
         return conn
 
     @contextmanager
-    def write(self, track_profiles: bool = True) -> Iterator[sqlite3.Connection]:
+    def write(self, track_profiles: bool = True, check_first: bool = True) -> Iterator[sqlite3.Connection]:
         """A short write transaction, taken at once so concurrent writers queue instead of failing.
 
         With `track_profiles`, this process learns the profile version it leaves behind, so its own
-        changes to profiles are seen by `profiles()` at once.
+        changes to profiles are seen by `profiles()` at once. Without `check_first`, a deleted or replaced
+        store is found by the check after the commit alone (the writer's batches: each os.stat lets the
+        GIL go, and the one after the commit is the one that decides what the callers are told).
         """
         with self._write_lock:
-            self.check()  # nothing is written to a store whose file was deleted or replaced
+            if check_first:
+                self.check()  # nothing is written to a store whose file was deleted or replaced
             conn = self._writer
             if conn is None or not self._usable(conn):
                 conn = self._writer = self._open()
@@ -637,83 +668,116 @@ class Store:
             conv_id=message.conv_id if isinstance(message.conv_id, int) else None, profiles_version=profiles_version)
         return self._submit(item)
 
-    # ------------------------------------------------------------ the writer thread (group commit)
+    # ------------------------------------------------------------ group commit (leader and followers)
 
     def _submit(self, job: _Webhook | _Job):
-        """Hand `job` to the writer thread and wait until its transaction committed (or failed)."""
-        if self._write_lock._is_owned():  # the writer would wait for this thread's transaction forever
-            raise RuntimeError("webhooks and deliveries are written by the store's writer: not inside write()")
+        """Queue `job` and return once the transaction that holds it committed (or raise what failed it).
+
+        Group commit without a thread of its own: the caller that finds nobody writing leads, and writes
+        whatever is queued (its own job first among them) in one transaction; callers arriving meanwhile
+        queue, and each waits on its own job only. When the leader is done it hands the lead to the
+        oldest job still queued, whose caller wakes to write the next batch. So the caller that writes never
+        waits for another thread to be scheduled, and a batch costs no wake of a writer thread, whose
+        every SQLite call would make it take the GIL back from the request threads.
+        """
+        if self._write_lock._is_owned():  # the job would wait for this thread's own transaction forever
+            raise RuntimeError("webhooks and deliveries are written in a batch of their own: not inside write()")
         with self._wake:
-            if self._writer_pid != os.getpid():  # first use, or a forked child (gunicorn): start our own
-                self._writer_pid = os.getpid()
-                self._writer_thread = threading.Thread(target=self._write_forever, name="store-writer",
-                                                       daemon=True)
-                self._writer_thread.start()
+            if self._leader_pid != os.getpid():  # first use, or a forked child (gunicorn): nobody leads here yet
+                self._leader_pid, self._leading = os.getpid(), False
             self._pending.append(job)
-            self._wake.notify()
-        job.done.acquire()
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            job.done.acquire()  # released when its batch committed, or to hand this caller the lead
+        if lead or job.lead:
+            self._lead()
         if job.error is not None:
             raise job.error
         return job.result
 
-    def _write_forever(self) -> None:
-        while True:
-            with self._wake:
-                while not self._pending:
-                    self._wake.wait()
+    def _lead(self) -> None:
+        """Write one batch of what is queued, then pass the lead to the oldest job left (or to nobody)."""
+        batch: list[_Webhook | _Job] = []
+        written = False
+        try:
             with self._write_lock:  # taken before the batch is cut: whatever arrives meanwhile joins it
                 with self._wake:
                     batch, self._pending = self._pending, []
-                try:
-                    self._write_batch(batch)
-                finally:
-                    for job in batch:
+                self._write_batch(batch)  # never raises: each job gets its result or its error
+                written = True
+        finally:
+            with self._wake:
+                for job in batch:
+                    if not written and job.result is None and job.error is None:
+                        job.error = RuntimeError("the store write was interrupted")
+                    if not job.lead:  # the leader's own job: its caller is not waiting on it
                         job.done.release()
+                if self._pending:
+                    successor = self._pending[0]
+                    successor.lead = True
+                    successor.done.release()
+                else:
+                    self._leading = False
 
-    def _apply_all(self, conn: sqlite3.Connection, batch: list[_Webhook | _Job], version: int) -> list:
-        """Every job of `batch`, in order; runs of webhooks in a few statements whatever their number.
+    def _apply_all(self, conn: sqlite3.Connection, batch: list[_Webhook | _Job]) -> list:
+        """Every job of `batch`, in order, in the open transaction; runs of webhooks in a few statements.
 
-        The writer releases and retakes the GIL around every SQLite call: with the request threads busy,
-        each retake can wait for a thread switch. So a batch costs a fixed handful of statements (version,
-        ids, duplicates, two multi-row INSERTs), not five per webhook.
+        The writer lets the GIL go around every SQLite call (and the prefetch after each row), and with the
+        request threads busy each release is a thread switch there and one back: so a batch costs a fixed
+        handful of statements whatever its size (SQLite: one read of the profile version, the ids and the
+        earlier copies of its bodies; one multi-row INSERT per table), not a few per webhook.
         """
+        hashes = sorted({job.row[8] for job in batch if isinstance(job, _Webhook)})
+        state = self._batch_state(conn, hashes, _now())
+        self._profiles_version = max(self._profiles_version, state.version)
         results: list = [None] * len(batch)
         run: list[int] = []
 
         def flush() -> None:
             for start in range(0, len(run), MAX_ROWS_PER_INSERT):
                 chunk = run[start:start + MAX_ROWS_PER_INSERT]
-                for index, result in zip(chunk, self._accept_many(conn, [batch[i] for i in chunk]), strict=True):
+                for index, result in zip(chunk, self._accept_many(conn, [batch[i] for i in chunk], state),
+                                         strict=True):
                     results[index] = result
             run.clear()
 
         for index, job in enumerate(batch):
-            if isinstance(job, _Webhook):
-                if job.profiles_version is None or job.profiles_version == version:
-                    run.append(index)
-                else:
-                    self._apply(conn, job, version)  # refused as stale, writes nothing
-                continue
-            flush()  # a refused delivery between webhooks keeps its place in the order of ids
-            results[index] = self._apply(conn, job, version)
+            if isinstance(job, _Job):
+                flush()  # a refused delivery between webhooks keeps its place in the order of ids
+                results[index] = job.apply(conn)
+                self._after_job(conn, state)
+            elif job.profiles_version is None or job.profiles_version == state.version:
+                run.append(index)
+            else:  # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
+                job.error = StaleProfiles(f"profiles changed (version {job.profiles_version} -> {state.version})")
         flush()
         return results
 
-    def _accept_many(self, conn: sqlite3.Connection, items: list[_Webhook]) -> list[tuple[str, int, int | None]]:
+    def _batch_state(self, conn: sqlite3.Connection, hashes: list[str], now: float) -> _BatchState:
+        """The profile version, the last ids and the earlier acceptances of `hashes`, in one statement: its
+        first row (marked 0) holds the version and the ids, each other row an earlier acceptance."""
+        rows = conn.execute(
+            "SELECT 0, version, (SELECT IFNULL(MAX(id), 0) FROM messages), (SELECT IFNULL(MAX(id), 0) FROM "
+            f"deliveries) FROM profile_version UNION ALL {_earlier_sql(len(hashes))}",
+            (*hashes, now - DUPLICATE_WINDOW_SECONDS)).fetchall()
+        (_, version, last_message, last_delivery), = [row for row in rows if row[0] == 0]  # delivery ids are > 0
+        return _BatchState(version, _earlier(row for row in rows if row[0] != 0), last_message, last_delivery)
+
+    def _after_job(self, conn: sqlite3.Connection, state: _BatchState) -> None:
+        """A job wrote a delivery with the next free id: the ids are read again before the next webhooks."""
+        state.last_message = state.last_delivery = None
+
+    def _accept_many(self, conn: sqlite3.Connection, items: list[_Webhook],
+                     state: _BatchState) -> list[tuple[str, int, int | None]]:
         """Store `items` as messages (or duplicates of one seen within 10 minutes) with their deliveries, at once."""
         now = _now()
-        hashes = sorted({item.row[8] for item in items})
-        # the newest earlier acceptance of each body per profile, while its contact has said nothing since
-        earlier = {(sha, profile): message for sha, profile, message in conn.execute(
-            "SELECT d.body_sha256, d.profile, d.message_id FROM deliveries d INDEXED BY deliveries_by_hash "
-            "JOIN messages m ON m.id = d.message_id "
-            f"WHERE d.body_sha256 IN ({','.join('?' * len(hashes))}) AND d.received_at > ? "
-            "AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = "
-            "m.conversation AND c.direction = 'out' AND c.id > m.id) ORDER BY d.id",
-            (*hashes, now - DUPLICATE_WINDOW_SECONDS))}
+        earlier = state.earlier  # a copy later in this batch is a duplicate of the first, so it is added to
+        if state.last_message is None or state.last_delivery is None:
+            state.last_message, state.last_delivery = self._reserve_ids(conn, len(items))
         # ids are chosen here, so a message and its delivery can name each other in one INSERT each; safe
         # because this transaction holds the write lock
-        last_message, last_delivery = self._reserve_ids(conn, len(items))
+        last_message, last_delivery = state.last_message, state.last_delivery
         messages, deliveries, results = [], [], []
         for item in items:
             last_delivery += 1
@@ -729,13 +793,14 @@ class Store:
             messages.append((last_message, conversation, item.author, item.kind, item.text, item.data, item.raw,
                              conversation, last_delivery, now, now))
             deliveries.append((last_delivery, *item.row, last_message))
-            earlier[key] = last_message  # a copy later in this batch is a duplicate of this one
+            earlier[key] = last_message
             results.append(("accepted", last_delivery, last_message))
         if messages:
             conn.execute(INSERT_MESSAGES + ", ".join([MESSAGE_VALUES] * len(messages)),
                          [value for row in messages for value in row])
         conn.execute(INSERT_DELIVERIES + ", ".join([DELIVERY_VALUES] * len(deliveries)),
                      [value for row in deliveries for value in row])
+        state.last_message, state.last_delivery = last_message, last_delivery
         return results
 
     def _reserve_ids(self, conn, count: int) -> tuple[int, int]:
@@ -764,35 +829,25 @@ class Store:
             self._conversations[key] = conversation
         return conversation
 
-    def _apply(self, conn: sqlite3.Connection, job: _Webhook | _Job, version: int):
-        if isinstance(job, _Job):
-            return job.apply(conn)
-        if job.profiles_version is not None and job.profiles_version != version:
-            # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
-            job.error = StaleProfiles(f"profiles changed (version {job.profiles_version} -> {version})")
-            return None
-        return self._accept_many(conn, [job])[0]
-
     def _write_batch(self, batch: list[_Webhook | _Job]) -> None:
         """Write `batch` in one transaction; if that fails, each alone, so only a bad one fails."""
         try:
             try:
-                with self.write(track_profiles=False) as conn:
-                    # one query per batch, not per webhook: did anyone change a profile since the callers read them?
-                    version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
-                    self._profiles_version = max(self._profiles_version, version)
-                    results = self._apply_all(conn, batch, version)
+                with self.write(track_profiles=False, check_first=False) as conn:
+                    results = self._apply_all(conn, batch)
             except Exception as exc:
                 self._conversations.clear()  # it may name conversations this rollback undid
+                for job in batch:
+                    if isinstance(job, _Webhook) and isinstance(job.error, StaleProfiles):
+                        job.error = None  # decided again alone
                 if len(batch) == 1 or isinstance(exc, self._batch_errors):  # no store, no lock: each alone would
                     for job in batch:  # fail too, and each try would wait its own timeout
                         job.error = exc
                     return
                 for job in batch:
                     try:
-                        with self.write(track_profiles=False) as conn:
-                            version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
-                            result = self._apply(conn, job, version)
+                        with self.write(track_profiles=False, check_first=False) as conn:
+                            result = self._apply_all(conn, [job])[0]
                         if job.error is None:
                             job.result = result
                     except Exception as own:

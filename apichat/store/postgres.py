@@ -29,7 +29,7 @@ import psycopg
 
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
-from . import SchemaTooNew, Store, StoreUnavailable
+from . import DUPLICATE_WINDOW_SECONDS, SchemaTooNew, Store, StoreUnavailable, _BatchState, _earlier, _earlier_sql
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
 WRITE_LOCK = 0x61706963686174
@@ -390,6 +390,13 @@ class PostgresStore(Store):
                 self._writer = None
 
     # ------------------------------------------------------------ ids
+
+    def _batch_state(self, conn: Connection, hashes: list[str], now: float) -> _BatchState:
+        """The profile version and the earlier acceptances of `hashes`; ids are taken from the sequences per run."""
+        version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+        earlier = _earlier(conn.execute(_earlier_sql(len(hashes)), (*hashes, now - DUPLICATE_WINDOW_SECONDS))
+                           .fetchall()) if hashes else {}
+        return _BatchState(version, earlier, None, None)
 
     def _reserve_ids(self, conn: Connection, count: int) -> tuple[int, int]:
         """Take `count` ids from each sequence at once (the write lock is held, so they are consecutive)."""
