@@ -216,17 +216,112 @@ def test_message_polls_use_the_index(sqlite_store, call):
         assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
 
 
+def full_way(store: Store, *args, **kwargs):
+    """`webhook`, written the full way (a transaction of its own), not by the fast path's one statement."""
+    store._fast = None
+    return webhook(store, *args, **kwargs)
+
+
 def test_duplicate_lookup_uses_the_index(sqlite_store):
     sqlite_store.save_profile("p")
     webhook(sqlite_store, reply("a"))
-    plans = plans_of(sqlite_store, lambda: webhook(sqlite_store, reply("b")))
+    plans = plans_of(sqlite_store, lambda: full_way(sqlite_store, reply("b")))
     assert any("deliveries_by_hash" in p for p in plans), plans
     assert not any("SCAN deliveries" in p or "SCAN messages" in p for p in plans), plans
 
 
+def test_the_fast_paths_lookups_use_the_indexes(sqlite_store):
+    """The trigger's lookups, run alone: EXPLAIN QUERY PLAN shows nothing of a trigger's own statements."""
+    sqlite_store.save_profile("p")
+    for i in range(30):
+        webhook(sqlite_store, reply(f"m{i}", conv_id=i % 3))
+    sqlite_store.conn.execute("ANALYZE")
+    params = {"body_sha256": "x", "profile": "p", "window_start": 0.0, "conversation": 1}
+    for name, sql in store_module.FAST_LOOKUPS.items():
+        plan = " | ".join(row["detail"] for row in sqlite_store.conn.execute(
+            "EXPLAIN QUERY PLAN " + sql.replace("NEW.", ":"), params))
+        assert "SCAN deliveries" not in plan and "SCAN messages" not in plan, (name, plan)
+        if name == "earlier":
+            assert "deliveries_by_hash" in plan, plan
+        if name == "reply_to":
+            assert "messages_by_direction" in plan, plan
+
+
+def writes(store: Store) -> list[str]:
+    """The statements the store's writer runs from now on, each once (not again for each statement of a trigger)."""
+    seen: list[str] = []
+
+    def trace(sql: str) -> None:  # Python traces each statement of a trigger as the statement that fired it
+        if not seen or seen[-1] != sql:
+            seen.append(sql)
+
+    store._writer.set_trace_callback(trace)
+    return seen
+
+
+def test_webhooks_arriving_together_while_nothing_else_wrote_are_one_statement(sqlite_store):
+    webhook(sqlite_store, reply("warm-up"))  # the full way, once: from here on the store knows what to predict
+    sent = writes(sqlite_store)
+    bodies = [json.dumps(reply(f"together {i}", conv_id=123)).encode() for i in range(12)]
+    bodies.append(bodies[3])  # a copy in the same group is still a duplicate
+    with sqlite_store._write_lock:
+        results, threads = waiting_webhooks(sqlite_store, bodies)
+    for t in threads:
+        t.join(10)
+    assert len(sent) == 1 and sent[0].startswith("INSERT INTO apichat_webhooks"), sent
+    assert [r[0] for r in results] == ["accepted"] * 12 + ["duplicate"] and results[12][2] == results[3][2]
+    for outcome, delivery, message in results:  # what the full way would have written, ids naming each other
+        assert sqlite_store.get_delivery(delivery)["message_id"] == message
+        assert sqlite_store.get_delivery(delivery)["outcome"] == outcome
+        if outcome == "accepted":
+            row = sqlite_store.get_message(message)
+            assert row["delivery"] == delivery and row["direction"] == "in" and row["status"] == "received"
+    assert sqlite_store.integrity_check() == "ok"
+
+
+@pytest.mark.parametrize("change", ["another receiver", "a profile", "a contact spoke", "a copy elsewhere"])
+def test_a_wrong_prediction_writes_nothing_and_the_full_way_decides(sqlite_store, db_path, change):
+    """Whatever another connection wrote, the fast path's statement aborts and the result is the full way's."""
+    sqlite_store.save_profile("p", verify_key="k")
+    first = webhook(sqlite_store, reply("said once"))
+    webhook(sqlite_store, reply("warm-up"))
+    other = Store(db_path)  # another process, as far as SQLite can tell
+    expected, version = "accepted", sqlite_store.profiles().version
+    if change == "another receiver":
+        webhook(other, reply("through the other one"))
+        body = reply("next")
+    elif change == "a profile":  # verified against the key before: refused as stale, for the caller to verify again
+        other.save_profile("p", verify_key="rotated")
+        body, expected = reply("next"), "stale"
+    elif change == "a contact spoke":  # the earlier copy no longer counts: the same text is news again
+        other.add_contact_message(sqlite_store.get_message(first[2])["conversation"], "text", "hello?", {}, {})
+        body = reply("said once")
+    else:  # the body was accepted by another receiver: this one is a duplicate of that, not news
+        copy = webhook(other, reply("first said elsewhere"))
+        body, expected = reply("first said elsewhere"), "duplicate"
+    sent = writes(sqlite_store)
+    before = (sqlite_store.count_deliveries(), len(sqlite_store.messages_after(0)))
+    try:
+        outcome, delivery, message = webhook(sqlite_store, body, profiles_version=version)
+    except store_module.StaleProfiles:
+        outcome = "stale"
+    assert sent[0].startswith("INSERT INTO apichat_webhooks") and sent[1] == "BEGIN IMMEDIATE", sent
+    assert outcome == expected
+    if expected == "duplicate":
+        assert message == copy[2]
+    # the aborted statement left nothing behind: only what the full way wrote
+    assert sqlite_store.count_deliveries() == before[0] + (outcome != "stale")
+    assert len(sqlite_store.messages_after(0)) == before[1] + (outcome == "accepted")
+    sent.clear()
+    assert webhook(sqlite_store, reply("and then"))[0] == "accepted"
+    assert len(sent) == 1 and sent[0].startswith("INSERT INTO apichat_webhooks"), sent  # fast again
+    other.close()
+
+
 def test_webhook_and_unread_counts_find_the_last_of_a_direction_by_index(sqlite_store):
     webhook(sqlite_store, reply("first"))
-    plans = plans_of(sqlite_store, lambda: (webhook(sqlite_store, reply("second")), sqlite_store.list_conversations("p")))
+    plans = plans_of(sqlite_store, lambda: (full_way(sqlite_store, reply("second")),
+                                            sqlite_store.list_conversations("p")))
     reply_to = [p for p in plans if "messages_by_direction (conversation=? AND direction=?)" in p]
     unread = [p for p in plans if "messages_by_direction (conversation=? AND direction=? AND id>?)" in p]
     assert reply_to and unread, plans

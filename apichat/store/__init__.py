@@ -155,6 +155,61 @@ class _BatchState:
 
 
 @dataclass(eq=False)
+class _FastState:
+    """What the last batch left: the profile version and the last ids (`Store._write_fast` predicts from it)."""
+
+    version: int
+    last_message: int
+    last_delivery: int
+
+
+RECENT_BODIES = 100_000  # acceptances remembered to predict duplicates (one forgotten is predicted new)
+FAST_COLUMNS = ("version", "window_start", "earlier", "id", "received_at", "profile", "route", "method",
+                "remote_addr", "headers", "body", "body_size", "body_sha256", "outcome", "status_code", "reason",
+                "flow_ns", "action", "kind", "message_id", "conversation", "author", "message_kind", "text", "data",
+                "raw", "created_at")
+# The lookups of the fast path's trigger (tests/test_store.py checks that each uses an index): the newest
+# acceptance of a body within the duplicate window while its contact has said nothing since, as in
+# `_earlier_sql`; the contact's last message, which a bot message replies to; the last ids.
+FAST_LOOKUPS = {
+    "earlier": "SELECT d.message_id FROM deliveries d INDEXED BY deliveries_by_hash JOIN messages m "
+               "ON m.id = d.message_id WHERE d.body_sha256 = NEW.body_sha256 AND d.profile = NEW.profile "
+               "AND d.received_at > NEW.window_start AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 "
+               "FROM messages c WHERE c.conversation = m.conversation AND c.direction = 'out' AND c.id > m.id) "
+               "ORDER BY d.id DESC LIMIT 1",
+    "reply_to": "SELECT MAX(id) FROM messages WHERE conversation = NEW.conversation AND direction = 'out'",
+    "last_delivery": "SELECT IFNULL(MAX(id), 0) FROM deliveries",
+    "last_message": "SELECT IFNULL(MAX(id), 0) FROM messages",
+}
+# A view that holds nothing: inserting into it runs the trigger, which checks each row's predictions (the
+# profile version, ids after the last ones, the earlier copy of its body or none) and writes the message and
+# the delivery. RAISE(ABORT) undoes the whole statement: nothing of the batch is written.
+FAST_PATH_SCHEMA = (
+    f"CREATE TEMP VIEW apichat_webhooks ({', '.join(FAST_COLUMNS)}) AS SELECT "
+    + ", ".join(["NULL"] * len(FAST_COLUMNS)),
+    "CREATE TEMP TRIGGER apichat_webhooks_insert INSTEAD OF INSERT ON apichat_webhooks BEGIN "
+    "SELECT RAISE(ABORT, 'apichat fast path: the profiles changed') FROM profile_version "
+    "WHERE version IS NOT NEW.version; "
+    "SELECT RAISE(ABORT, 'apichat fast path: another writer took these ids') "
+    f"WHERE NEW.id <= ({FAST_LOOKUPS['last_delivery']}) "
+    f"OR (NEW.earlier IS NULL AND NEW.message_id <= ({FAST_LOOKUPS['last_message']})); "
+    "SELECT RAISE(ABORT, 'apichat fast path: the earlier copy of this body is another') "
+    f"WHERE NEW.earlier IS NOT ({FAST_LOOKUPS['earlier']}); "
+    "INSERT INTO messages (id, conversation, direction, author, kind, text, data, raw, status, reply_to, delivery, "
+    "created_at, updated_at) SELECT NEW.message_id, NEW.conversation, 'in', NEW.author, NEW.message_kind, NEW.text, "
+    f"NEW.data, NEW.raw, 'received', ({FAST_LOOKUPS['reply_to']}), NEW.id, NEW.created_at, NEW.created_at "
+    "WHERE NEW.earlier IS NULL; "
+    "INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, body_size, "
+    "body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) VALUES (NEW.id, "
+    "NEW.received_at, NEW.profile, NEW.route, NEW.method, NEW.remote_addr, NEW.headers, NEW.body, NEW.body_size, "
+    "NEW.body_sha256, NEW.outcome, NEW.status_code, NEW.reason, NEW.flow_ns, NEW.action, NEW.kind, "
+    "NEW.message_id); END",
+)
+INSERT_FAST = f"INSERT INTO apichat_webhooks ({', '.join(FAST_COLUMNS)}) VALUES "
+FAST_VALUES = "(" + ", ".join("?" * len(FAST_COLUMNS)) + ")"
+
+
+@dataclass(eq=False)
 class _Webhook:
     """A verified webhook prepared for the store, and what became of it."""
 
@@ -257,6 +312,8 @@ class Store:
         self._wake = threading.Lock()
         self._leading = False  # a caller is writing a batch; the others queue
         self._leader_pid = 0
+        self._fast: _FastState | None = None  # what the next batch may be predicted from (`_write_fast`)
+        self._recent: dict[tuple[str, str], tuple[int, float]] = {}  # (body SHA-256, profile) -> (message, time)
         self._snapshot: ProfileSnapshot | None = None
         self._profiles_version = 0  # the newest profile_version this process has seen
         self._conversations: dict[tuple[str, str, int], int] = {}  # the writer's (profile, contact, conv_id) -> id
@@ -289,6 +346,13 @@ class Store:
         conn.row_factory = sqlite3.Row
         return conn
 
+    def _open_writer(self) -> sqlite3.Connection:
+        """The connection all of this process's writes go through; it has the fast path's view (TEMP: its own)."""
+        conn = self._open()
+        for statement in FAST_PATH_SCHEMA:
+            conn.execute(statement)
+        return conn
+
     def _usable(self, conn) -> bool:
         """False when `conn` was lost (PostgreSQL restarted): it is replaced by a new one."""
         return True
@@ -314,7 +378,7 @@ class Store:
                 self.check()  # nothing is written to a store whose file was deleted or replaced
             conn = self._writer
             if conn is None or not self._usable(conn):
-                conn = self._writer = self._open()
+                conn = self._writer = self._open_writer()
             try:
                 for statement in self.BEGIN_WRITE:
                     conn.execute(statement)
@@ -720,7 +784,69 @@ class Store:
                 else:
                     self._leading = False
 
-    def _apply_all(self, conn: sqlite3.Connection, batch: list[_Webhook | _Job]) -> list:
+    # ------------------------------------------------------------ the fast path of a batch (SQLite)
+
+    def _write_fast(self, batch: list[_Webhook | _Job]) -> bool:
+        """Write `batch` as one INSERT that checks what it was built on, or return False (the full way then).
+
+        The full way is five statements (BEGIN IMMEDIATE, the batch's state, two INSERTs, COMMIT), and each lets
+        the GIL go. Here this process predicts what that state would say (the profile version, the last ids,
+        the earlier copies of the bodies: its own last batch told it) and sends everything in one INSERT
+        into a view, whose trigger checks each prediction against the database inside that statement and
+        aborts it, so nothing is written, when one is wrong (another process wrote, a profile changed, a
+        contact spoke since the copy). One statement in autocommit is one transaction: atomic as the full way.
+        """
+        fast, conn = self._fast, self._writer
+        if fast is None or conn is None or len(batch) > MAX_ROWS_PER_INSERT:
+            return False
+        rows, results, now = [], [], _now()
+        window_start = now - DUPLICATE_WINDOW_SECONDS
+        accepted: dict[tuple[str, str], tuple[int, float]] = {}  # this batch's: a later copy names the first
+        last_message, last_delivery = fast.last_message, fast.last_delivery
+        for job in batch:
+            if not isinstance(job, _Webhook) or job.profiles_version not in (None, fast.version) \
+                    or job.conv_id is None:
+                return False
+            conversation = self._conversations.get((job.profile, job.contact, job.conv_id))
+            if conversation is None:
+                return False
+            key = (job.row[8], job.profile)
+            last_delivery += 1
+            earlier = accepted.get(key) or self._recent.get(key)
+            if earlier is not None and earlier[1] > window_start:
+                row = list(job.row)
+                row[9], row[11] = "duplicate", DUPLICATE_REASON
+                rows.append((fast.version, window_start, earlier[0], last_delivery, *row, earlier[0],
+                             None, None, None, None, None, None, None))
+                results.append(("duplicate", last_delivery, earlier[0]))
+                continue
+            last_message += 1
+            rows.append((fast.version, window_start, None, last_delivery, *job.row, last_message, conversation,
+                         job.author, job.kind, job.text, job.data, job.raw, now))
+            accepted[key] = (last_message, job.row[0])
+            results.append(("accepted", last_delivery, last_message))
+        try:
+            conn.execute(INSERT_FAST + ", ".join([FAST_VALUES] * len(rows)), [v for row in rows for v in row])
+        except sqlite3.Error:  # a prediction was wrong (or the store is busy, or worse): nothing was written
+            self._fast = None
+            return False
+        self.check()  # raises StoreUnavailable (for the whole batch) when the file went while it was written
+        for job, result in zip(batch, results, strict=True):
+            job.result = result
+        fast.last_message, fast.last_delivery = last_message, last_delivery
+        self._remember(accepted)
+        return True
+
+    def _remember(self, accepted: dict[tuple[str, str], tuple[int, float]]) -> None:
+        """Keep the latest acceptance of each body (its message id and time) for the next predictions."""
+        if len(self._recent) + len(accepted) > RECENT_BODIES:
+            cutoff = _now() - DUPLICATE_WINDOW_SECONDS
+            self._recent = {k: v for k, v in self._recent.items() if v[1] > cutoff}
+            if len(self._recent) + len(accepted) > RECENT_BODIES:
+                self._recent = {}  # a body not remembered is predicted new; the trigger catches a wrong guess
+        self._recent.update(accepted)
+
+    def _apply_all(self, conn: sqlite3.Connection, batch: list[_Webhook | _Job]) -> tuple[list, _BatchState]:
         """Every job of `batch`, in order, in the open transaction; runs of webhooks in a few statements.
 
         The writer lets the GIL go around every SQLite call (and the prefetch after each row), and with the
@@ -752,7 +878,7 @@ class Store:
             else:  # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
                 job.error = StaleProfiles(f"profiles changed (version {job.profiles_version} -> {state.version})")
         flush()
-        return results
+        return results, state
 
     def _batch_state(self, conn: sqlite3.Connection, hashes: list[str], now: float) -> _BatchState:
         """The profile version, the last ids and the earlier acceptances of `hashes`, in one statement: its
@@ -833,8 +959,15 @@ class Store:
         """Write `batch` in one transaction; if that fails, each alone, so only a bad one fails."""
         try:
             try:
+                if self._write_fast(batch):
+                    return
+            except StoreUnavailable as exc:  # written into a file that is gone: lost, say so
+                for job in batch:
+                    job.error = exc
+                return
+            try:
                 with self.write(track_profiles=False, check_first=False) as conn:
-                    results = self._apply_all(conn, batch)
+                    results, state = self._apply_all(conn, batch)
             except Exception as exc:
                 self._conversations.clear()  # it may name conversations this rollback undid
                 for job in batch:
@@ -847,7 +980,7 @@ class Store:
                 for job in batch:
                     try:
                         with self.write(track_profiles=False, check_first=False) as conn:
-                            result = self._apply_all(conn, [job])[0]
+                            result = self._apply_all(conn, [job])[0][0]
                         if job.error is None:
                             job.result = result
                     except Exception as own:
@@ -856,7 +989,13 @@ class Store:
             for job, result in zip(batch, results, strict=True):
                 if job.error is None:
                     job.result = result
+            # what the next batch may be predicted from (the fast path checks every prediction)
+            self._fast = (_FastState(state.version, state.last_message, state.last_delivery)
+                          if state.last_message is not None and state.last_delivery is not None else None)
+            self._remember({(job.row[8], job.profile): (job.result[2], job.row[0]) for job in batch
+                            if isinstance(job, _Webhook) and job.result is not None})
         except BaseException as exc:  # never leave a waiting caller without an answer, never stop the writer
+            self._fast = None
             for job in batch:
                 if job.result is None and job.error is None:
                     job.error = RuntimeError(f"the store write was interrupted: {exc!r}")

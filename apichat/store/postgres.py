@@ -391,6 +391,13 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------ ids
 
+    def _open_writer(self) -> Connection:
+        return self._open()  # no fast path, so no view for it
+
+    def _write_fast(self, batch) -> bool:
+        """No fast path: the full transaction (its statements are round trips, and several hosts write)."""
+        return False
+
     def _batch_state(self, conn: Connection, hashes: list[str], now: float) -> _BatchState:
         """The profile version and the earlier acceptances of `hashes`; ids are taken from the sequences per run."""
         version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
