@@ -842,6 +842,57 @@ def test_a_store_deleted_during_a_transaction_says_the_write_is_lost(db_path):
             os.remove(db_path)
 
 
+def test_a_store_replaced_under_the_receiver_gets_no_more_webhooks(sqlite_store, db_path, tmp_path):
+    """Webhooks check the file after their commit only: once it was found replaced, none is written again."""
+    sqlite_store.save_profile("p")
+    for i in range(3):
+        webhook(sqlite_store, reply(f"before {i}"))
+    other = Store(str(tmp_path / "other.db"))  # a restore or a copy moved over the store
+    other.save_profile("q")
+    other.close()
+    os.replace(tmp_path / "other.db", db_path)
+    for i in range(3):
+        with pytest.raises(StoreUnavailable, match="the file was replaced"):
+            webhook(sqlite_store, reply(f"after {i}"))
+    # the first try was written into the old file before its check said so; the others wrote nothing
+    assert sqlite_store._writer.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 4
+
+
+def test_a_commit_that_fails_leaves_no_transaction_for_a_webhook_to_join(sqlite_store, db_path):
+    sqlite_store.save_profile("p")
+    webhook(sqlite_store, reply("warm-up"))  # the fast path is ready
+    unread = []
+    with pytest.raises(sqlite3.OperationalError):  # COMMIT refuses while a statement's rows are unread
+        with sqlite_store.write() as conn:
+            unread.append(conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1'), ('b', '2') RETURNING key"))
+            unread[0].fetchone()
+    unread.clear()
+    assert not sqlite_store._writer.in_transaction
+    outcome, delivery, _ = webhook(sqlite_store, reply("kept?"))
+    assert outcome == "accepted"
+    with sqlite3.connect(db_path) as reader:  # committed: another connection sees it
+        assert reader.execute("SELECT COUNT(*) FROM deliveries WHERE id = ?", (delivery,)).fetchone()[0] == 1
+
+
+def test_a_batch_larger_than_one_insert_leaves_the_ids_right_for_the_next_writes(store_target):
+    s = Store(store_target)
+    bodies = [json.dumps(reply(f"many {i}", sender_id=f"c{i % 3}")).encode()
+              for i in range(store_module.MAX_ROWS_PER_INSERT + 20)]
+    with s._write_lock:
+        results, threads = waiting_webhooks(s, bodies)
+    for t in threads:
+        t.join(30)
+    assert [r[0] for r in results] == ["accepted"] * len(bodies), [r for r in results if not isinstance(r, tuple)][:3]
+    assert len({r[1] for r in results}) == len(bodies) and len({r[2] for r in results}) == len(bodies)
+    # PostgreSQL's sequences must have moved past every id the batch used
+    assert webhook(s, reply("after"))[0] == "accepted"
+    conversation = s.list_conversations("p")[0]["id"]
+    assert s.add_contact_message(conversation, "text", "hi", {}, {}) > max(r[2] for r in results)
+    assert s.record_delivery(profile="p", route="/x", method="POST", headers={}, body=b"x", outcome="rejected",
+                             status_code=401) > max(r[1] for r in results)
+    s.close()
+
+
 def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("these are my notes, not a database\n" * 100)

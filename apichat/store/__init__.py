@@ -265,6 +265,8 @@ class Store:
 
     BACKEND = "sqlite"
     shared = False  # one machine's file; PostgreSQL is shared by several receivers and consoles
+    FAST_PATH = True  # a batch of webhooks may be one statement (`_write_fast`)
+    IDS_FROM_SEQUENCE = False  # ids are MAX(id) + 1, read once per batch (PostgreSQL: sequences, taken per INSERT)
     BEGIN_WRITE = ("BEGIN IMMEDIATE",)  # takes the database's one write lock, for every process at once
     BEGIN_READ = "BEGIN"
     errors: tuple[type[BaseException], ...] = (sqlite3.Error,)  # what the database raises
@@ -299,6 +301,7 @@ class Store:
     def _init_state(self) -> None:
         """What every backend keeps in process memory: connections, the writer thread, the caches."""
         self._local = threading.local()
+        self._gone: StoreUnavailable | None = None  # the file was found deleted or replaced: nothing more is written
         # All writes of this process go through one connection, one at a time: writers queue on this
         # lock rather than in SQLite's busy handler (which sleeps in steps of milliseconds), and the
         # writer's page cache stays warm (a connection drops its cache whenever another one wrote).
@@ -349,7 +352,7 @@ class Store:
     def _open_writer(self) -> sqlite3.Connection:
         """The connection all of this process's writes go through; it has the fast path's view (TEMP: its own)."""
         conn = self._open()
-        for statement in FAST_PATH_SCHEMA:
+        for statement in FAST_PATH_SCHEMA if self.FAST_PATH else ():
             conn.execute(statement)
         return conn
 
@@ -376,6 +379,8 @@ class Store:
         with self._write_lock:
             if check_first:
                 self.check()  # nothing is written to a store whose file was deleted or replaced
+            else:
+                self._raise_if_gone()
             conn = self._writer
             if conn is None or not self._usable(conn):
                 conn = self._writer = self._open_writer()
@@ -390,17 +395,18 @@ class Store:
                 if track_profiles:
                     version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
                     self._profiles_version = max(self._profiles_version, version)
-            except BaseException:
+                conn.execute("COMMIT")
+            except BaseException:  # a failed COMMIT too: no transaction is left open for the next write to join
                 self._rollback(conn)
                 raise
-            conn.execute("COMMIT")
             self.check()  # deleted during the transaction: what was committed is gone, say so
 
     # errors of the store as a whole, not of one webhook: a batch that meets one is not retried one by one
     _batch_errors: tuple[type[BaseException], ...] = (StoreUnavailable,)
 
     def _rollback(self, conn) -> None:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a COMMIT that failed may have ended it
+            conn.execute("ROLLBACK")
 
     def _begin_failed(self, conn) -> None:
         """BEGIN IMMEDIATE that fails (busy) leaves no transaction in SQLite: nothing to undo."""
@@ -444,17 +450,27 @@ class Store:
     def check(self) -> None:
         """Raise StoreUnavailable when the file this store opened was deleted or replaced (one os.stat)."""
         if self._identity is None:
+            self._raise_if_gone()
             return
         try:
             identity = self._file_identity()
         except FileNotFoundError:
             folder = os.path.dirname(self._file)
-            raise StoreUnavailable(self.path, f"its folder {folder} was deleted" if not os.path.isdir(folder)
-                                   else "the file was deleted") from None
-        except OSError as exc:
+            self._gone = StoreUnavailable(self.path, f"its folder {folder} was deleted" if not os.path.isdir(folder)
+                                          else "the file was deleted")
+        except OSError as exc:  # e.g. no permission now: may pass, so checked again next time
             raise StoreUnavailable(self.path, exc.strerror or str(exc)) from None
-        if identity != self._identity:
-            raise StoreUnavailable(self.path, "the file was replaced by another one after the console opened it")
+        else:
+            if identity != self._identity:
+                self._gone = StoreUnavailable(self.path,
+                                              "the file was replaced by another one after the console opened it")
+        self._raise_if_gone()
+
+    def _raise_if_gone(self) -> None:
+        """Raise the StoreUnavailable of a file once found deleted or replaced: that is for good, and nothing
+        more is written into it (its WAL is still beside the path). No os.stat: batches call this before writing."""
+        if self._gone is not None:
+            raise StoreUnavailable(self._gone.path, self._gone.why, str(self._gone))
 
     def ping(self) -> bool:
         """True when the store's file is the one opened and answers a read; StoreUnavailable otherwise."""
@@ -747,13 +763,23 @@ class Store:
         if self._write_lock._is_owned():  # the job would wait for this thread's own transaction forever
             raise RuntimeError("webhooks and deliveries are written in a batch of their own: not inside write()")
         with self._wake:
-            if self._leader_pid != os.getpid():  # first use, or a forked child (gunicorn): nobody leads here yet
-                self._leader_pid, self._leading = os.getpid(), False
+            if self._leader_pid != os.getpid():  # first use, or a forked child: nobody leads here yet, and the
+                self._leader_pid, self._leading, self._pending = os.getpid(), False, []  # parent's jobs are not ours
+                self._fast, self._recent = None, {}
             self._pending.append(job)
             lead = not self._leading
             self._leading = True
         if not lead:
-            job.done.acquire()  # released when its batch committed, or to hand this caller the lead
+            try:
+                job.done.acquire()  # released when its batch committed, or to hand this caller the lead
+            except BaseException:  # interrupted (a signal): leave the queue, or pass on the lead if it came
+                with self._wake:
+                    handed = job.lead
+                    if not handed and job in self._pending:
+                        self._pending.remove(job)
+                if handed:
+                    self._lead()
+                raise
         if lead or job.lead:
             self._lead()
         if job.error is not None:
@@ -796,8 +822,12 @@ class Store:
         aborts it, so nothing is written, when one is wrong (another process wrote, a profile changed, a
         contact spoke since the copy). One statement in autocommit is one transaction: atomic as the full way.
         """
+        self._raise_if_gone()
+        if not self.FAST_PATH:
+            return False
         fast, conn = self._fast, self._writer
-        if fast is None or conn is None or len(batch) > MAX_ROWS_PER_INSERT:
+        # in autocommit only: inside a transaction left open, the INSERT would join it and commit nothing
+        if fast is None or conn is None or conn.in_transaction or len(batch) > MAX_ROWS_PER_INSERT:
             return False
         rows, results, now = [], [], _now()
         window_start = now - DUPLICATE_WINDOW_SECONDS
@@ -827,8 +857,15 @@ class Store:
             results.append(("accepted", last_delivery, last_message))
         try:
             conn.execute(INSERT_FAST + ", ".join([FAST_VALUES] * len(rows)), [v for row in rows for v in row])
-        except sqlite3.Error:  # a prediction was wrong (or the store is busy, or worse): nothing was written
+        except sqlite3.OperationalError as exc:
             self._fast = None
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                return False
+            for job in batch:  # busy for busy_timeout already: the full way would wait as long again
+                job.error = exc
+            return True
+        except Exception:  # noqa: BLE001 - a prediction was wrong (RAISE, a taken id), or worse: nothing was
+            self._fast = None  # written, and the full way decides (and reports what is still wrong)
             return False
         self.check()  # raises StoreUnavailable (for the whole batch) when the file went while it was written
         for job, result in zip(batch, results, strict=True):
@@ -899,7 +936,7 @@ class Store:
         """Store `items` as messages (or duplicates of one seen within 10 minutes) with their deliveries, at once."""
         now = _now()
         earlier = state.earlier  # a copy later in this batch is a duplicate of the first, so it is added to
-        if state.last_message is None or state.last_delivery is None:
+        if state.last_message is None or state.last_delivery is None or self.IDS_FROM_SEQUENCE:
             state.last_message, state.last_delivery = self._reserve_ids(conn, len(items))
         # ids are chosen here, so a message and its delivery can name each other in one INSERT each; safe
         # because this transaction holds the write lock
@@ -984,16 +1021,18 @@ class Store:
                         if job.error is None:
                             job.result = result
                     except Exception as own:
+                        self._conversations.clear()  # it may name a conversation this rollback undid
                         job.error = own
                 return
             for job, result in zip(batch, results, strict=True):
                 if job.error is None:
                     job.result = result
-            # what the next batch may be predicted from (the fast path checks every prediction)
-            self._fast = (_FastState(state.version, state.last_message, state.last_delivery)
-                          if state.last_message is not None and state.last_delivery is not None else None)
-            self._remember({(job.row[8], job.profile): (job.result[2], job.row[0]) for job in batch
-                            if isinstance(job, _Webhook) and job.result is not None})
+            if self.FAST_PATH:  # what the next batch may be predicted from (the fast path checks each prediction)
+                self._fast = (_FastState(state.version, state.last_message, state.last_delivery)
+                              if state.last_message is not None and state.last_delivery is not None else None)
+                self._remember({(job.row[8], job.profile): (job.result[2], job.row[0]) for job in batch
+                                if isinstance(job, _Webhook) and job.result is not None
+                                and job.result[0] == "accepted"})
         except BaseException as exc:  # never leave a waiting caller without an answer, never stop the writer
             self._fast = None
             for job in batch:

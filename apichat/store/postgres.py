@@ -206,6 +206,8 @@ class PostgresStore(Store):
 
     BACKEND = "postgresql"
     shared = True
+    FAST_PATH = False  # always the full transaction: several hosts write, and each statement is a round trip
+    IDS_FROM_SEQUENCE = True
     BEGIN_WRITE = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)  # one round trip
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     errors = (psycopg.Error,)
@@ -390,13 +392,6 @@ class PostgresStore(Store):
                 self._writer = None
 
     # ------------------------------------------------------------ ids
-
-    def _open_writer(self) -> Connection:
-        return self._open()  # no fast path, so no view for it
-
-    def _write_fast(self, batch) -> bool:
-        """No fast path: the full transaction (its statements are round trips, and several hosts write)."""
-        return False
 
     def _batch_state(self, conn: Connection, hashes: list[str], now: float) -> _BatchState:
         """The profile version and the earlier acceptances of `hashes`; ids are taken from the sequences per run."""
