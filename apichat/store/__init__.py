@@ -126,17 +126,18 @@ MESSAGE_VALUES = ("(?, ?, 'in', ?, ?, ?, ?, ?, 'received', "
 INSERT_DELIVERIES = ("INSERT INTO deliveries (id, received_at, profile, route, method, remote_addr, headers, body, "
                      "body_size, body_sha256, outcome, status_code, reason, flow_ns, action, kind, message_id) VALUES ")
 DELIVERY_VALUES = "(" + ", ".join("?" * 17) + ")"
-
-
+# The duplicate window's rule, once for the full way (`_earlier_sql`) and the fast path's trigger: an earlier
+# acceptance of the same body to the same profile counts while its contact has said nothing since.
+EARLIER_FROM = "FROM deliveries d INDEXED BY deliveries_by_hash JOIN messages m ON m.id = d.message_id"
+EARLIER_COUNTS = ("d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.conversation = "
+                  "m.conversation AND c.direction = 'out' AND c.id > m.id)")
 
 
 def _earlier_sql(count: int) -> str:
     """Rows (delivery id, body SHA-256, profile, message id) of the acceptances of `count` hashes within the
-    duplicate window whose contact has said nothing since; parameters: the hashes, then the window's start."""
-    return ("SELECT d.id, d.body_sha256, d.profile, d.message_id FROM deliveries d INDEXED BY deliveries_by_hash "
-            f"JOIN messages m ON m.id = d.message_id WHERE d.body_sha256 IN ({','.join('?' * count)}) "
-            "AND d.received_at > ? AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 FROM messages c "
-            "WHERE c.conversation = m.conversation AND c.direction = 'out' AND c.id > m.id)")
+    duplicate window that count; parameters: the hashes, then the window's start."""
+    return (f"SELECT d.id, d.body_sha256, d.profile, d.message_id {EARLIER_FROM} WHERE d.body_sha256 IN "
+            f"({','.join('?' * count)}) AND d.received_at > ? AND {EARLIER_COUNTS}")
 
 
 def _earlier(rows) -> dict[tuple[str, str], int]:
@@ -169,14 +170,11 @@ FAST_COLUMNS = ("version", "window_start", "earlier", "id", "received_at", "prof
                 "flow_ns", "action", "kind", "message_id", "conversation", "author", "message_kind", "text", "data",
                 "raw", "created_at")
 # The lookups of the fast path's trigger (tests/test_store.py checks that each uses an index): the newest
-# acceptance of a body within the duplicate window while its contact has said nothing since, as in
-# `_earlier_sql`; the contact's last message, which a bot message replies to; the last ids.
+# earlier acceptance of a body that counts; the contact's last message, which a bot message replies to; the
+# last ids.
 FAST_LOOKUPS = {
-    "earlier": "SELECT d.message_id FROM deliveries d INDEXED BY deliveries_by_hash JOIN messages m "
-               "ON m.id = d.message_id WHERE d.body_sha256 = NEW.body_sha256 AND d.profile = NEW.profile "
-               "AND d.received_at > NEW.window_start AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 "
-               "FROM messages c WHERE c.conversation = m.conversation AND c.direction = 'out' AND c.id > m.id) "
-               "ORDER BY d.id DESC LIMIT 1",
+    "earlier": f"SELECT d.message_id {EARLIER_FROM} WHERE d.body_sha256 = NEW.body_sha256 AND d.profile = "
+               f"NEW.profile AND d.received_at > NEW.window_start AND {EARLIER_COUNTS} ORDER BY d.id DESC LIMIT 1",
     "reply_to": "SELECT MAX(id) FROM messages WHERE conversation = NEW.conversation AND direction = 'out'",
     "last_delivery": "SELECT IFNULL(MAX(id), 0) FROM deliveries",
     "last_message": "SELECT IFNULL(MAX(id), 0) FROM messages",
@@ -299,7 +297,7 @@ class Store:
             self._identity = self._file_identity()
 
     def _init_state(self) -> None:
-        """What every backend keeps in process memory: connections, the writer thread, the caches."""
+        """What every backend keeps in process memory: connections, the group commit's queue, the caches."""
         self._local = threading.local()
         self._gone: StoreUnavailable | None = None  # the file was found deleted or replaced: nothing more is written
         # All writes of this process go through one connection, one at a time: writers queue on this
