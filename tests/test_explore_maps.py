@@ -109,6 +109,14 @@ def test_diff_of_two_bot_versions_names_what_was_added_changed_and_removed():
     assert [new.states[s].preview for s in back.removed] == ["20% off today, enjoy"]
     dot = to_dot(old, back.styles(), removed=new, removed_ids=back.removed)
     assert f'"removed-{back.removed[0]}" [label="removed\\n20% off today' in dot
+    # the press that led there is drawn too: from the state that still has a place on the map to the removed one
+    assert d.removed_edges() == []
+    arrows = back.removed_edges()
+    offers = [(a, b) for a, b, label, colour in arrows if "Offers" in label and colour == "#b91c1c"]
+    assert offers and offers[0][1] == f"removed-{back.removed[0]}", arrows
+    assert offers[0][0] in old.states and old.states[offers[0][0]].preview.startswith("Hi! Pick one")
+    drawn = to_dot(old, back.styles(), extra_edges=arrows, removed=new, removed_ids=back.removed)
+    assert f'"{offers[0][0]}" -> "removed-{back.removed[0]}" [label="removed: Offers"' in drawn
 
 
 def test_coverage_from_a_run_kept_in_history(tmp_path):

@@ -73,6 +73,10 @@ def test_coverage_and_diff_tabs(store, tmp_path):
     at.selectbox(key="ex-diff-new").set_value("v2").run()
     codes = " ".join(c.value for c in at.code)
     assert "+ state" in codes and "~ state" in codes and "Offers" in codes
+    at.selectbox(key="ex-diff-old").set_value("v2").run()  # going back: the Offers press and its state are gone
+    at.selectbox(key="ex-diff-new").set_value("v1").run()
+    dots = [chart.proto.spec for chart in at.get("graphviz_chart")]
+    assert any('[label="removed: Offers", color="#b91c1c"' in dot and '"removed-' in dot for dot in dots), dots[-1:]
 
 
 def test_a_crawl_that_cannot_send_fails_with_the_reason_and_keeps_the_page(store, tmp_path):

@@ -33,13 +33,14 @@ def state_label(m: explore.CrawlMap, sid: str) -> str:
 
 
 def graph(m: explore.CrawlMap, styles=None, selected: str | None = None, old: explore.CrawlMap | None = None,
-          removed: list[str] | None = None) -> None:
+          removed: list[str] | None = None, removed_edges: list[tuple[str, str, str, str]] | None = None) -> None:
     if not m.states and not m.edges:
         st.caption("No state yet.")
         return
     alt = (f"Map of the bot: {len(m.states)} states, {len(m.edges)} presses, {len(m.findings)} findings "
            "(the same in text: Findings tab and report.md)")
-    st.graphviz_chart(explore.to_dot(m, styles, selected, removed=old, removed_ids=removed), width="stretch", alt=alt)
+    st.graphviz_chart(explore.to_dot(m, styles, selected, extra_edges=removed_edges, removed=old, removed_ids=removed),
+                      width="stretch", alt=alt)
 
 
 def progress(job: runs.Crawl) -> None:
@@ -182,8 +183,9 @@ def diff(m: explore.CrawlMap, db_path: str) -> None:
         return
     d = explore.diff_maps(old, new)
     st.code(explore.diff_text(old, new, d), language=None, wrap_lines=True)
-    graph(new, d.styles(), old=old, removed=d.removed)
-    st.caption("On the new map: green states were added, amber ones changed, dashed red ones (apart) removed.")
+    graph(new, d.styles(), old=old, removed=d.removed, removed_edges=d.removed_edges())
+    st.caption("On the new map: green states were added, amber ones changed, dashed red ones (apart) removed; "
+               "dashed red arrows are presses the new map no longer has.")
 
 
 def downloads(m: explore.CrawlMap, name: str) -> None:

@@ -46,6 +46,8 @@ class MapDiff:
     edges_added: list[str] = field(default_factory=list)
     edges_removed: list[str] = field(default_factory=list)
     edges_changed: list[str] = field(default_factory=list)
+    removed_links: list[tuple[str, str, str]] = field(default_factory=list)  # old (source, target, label)
+    paired: dict[str, str] = field(default_factory=dict)  # old state id -> the new map's state on its path
 
     @property
     def empty(self) -> bool:
@@ -62,15 +64,37 @@ class MapDiff:
         """Colours for the new map's states: added green, changed amber."""
         return {**{s: ADDED for s in self.added}, **{n: CHANGED for _, n, _ in self.changed}}
 
+    def removed_edges(self) -> list[tuple[str, str, str, str]]:
+        """The old map's presses the new one lacks, as `to_dot` extra edges (source, target, label, colour) between
+        the nodes drawn for the new map: a state still on the map where it is, a removed one where it is drawn apart."""
+        def node(old_id: str) -> str | None:
+            if old_id == START:
+                return START
+            if old_id in self.removed:
+                return f"removed-{old_id}"
+            return self.paired.get(old_id)
+
+        drawn = []
+        for source, target, label in self.removed_links:
+            a, b = node(source), node(target)
+            if a is not None and b is not None:
+                drawn.append((a, b, f"removed: {label}", REMOVED[1]))
+        return drawn
+
+
+def _edge_key(m: CrawlMap, e) -> tuple:
+    """An edge's identity across maps: (the path to its source, what was pressed)."""
+    source = () if e.source == START else _path_key(m.states[e.source]) if e.source in m.states else (e.source,)
+    return source, e.action.key
+
 
 def _edges(m: CrawlMap) -> dict[tuple, tuple[str, str]]:
     """(path to the source, action key) -> (label, the target's path key or status)."""
     out = {}
     for e in m.edges:
-        source = () if e.source == START else _path_key(m.states[e.source]) if e.source in m.states else (e.source,)
         target = _path_key(m.states[e.target]) if e.target in m.states else (e.status,)
         name = ("start" if e.source == START else m.states[e.source].preview[:30] if e.source in m.states else e.source)
-        out.setdefault((source, e.action.key), (f"{name!r} —{e.action.label}→", target))
+        out.setdefault(_edge_key(m, e), (f"{name!r} —{e.action.label}→", target))
     return out
 
 
@@ -88,6 +112,7 @@ def diff_maps(old: CrawlMap, new: CrawlMap) -> MapDiff:
             d.changed.append((before.id, state.id, _what_changed(before, state)))
     changed_old = {o for o, _, _ in d.changed}
     d.removed = [s for s in old.states if s not in new_ids and s not in changed_old]
+    d.paired = {s.id: new_by_path[key].id for key, s in old_by_path.items() if key in new_by_path}
     old_edges, new_edges = _edges(old), _edges(new)
     for key, (label, target) in new_edges.items():
         if key not in old_edges:
@@ -95,6 +120,8 @@ def diff_maps(old: CrawlMap, new: CrawlMap) -> MapDiff:
         elif old_edges[key][1] != target:
             d.edges_changed.append(f"{label} now leads elsewhere")
     d.edges_removed = [label for key, (label, _) in old_edges.items() if key not in new_edges]
+    d.removed_links = [(e.source, e.target, e.action.label) for e in old.edges
+                       if e.target is not None and _edge_key(old, e) not in new_edges]
     return d
 
 
