@@ -187,6 +187,9 @@ def test_a_new_persona_keeps_the_contact_id_typed_in(page, console):
     contact_id.fill("qa-custom-42")
     dialog.get_by_role("button", name="Save persona").click()
     expect(page.get_by_text(re.compile(r"contact qa-custom-42 · conversation_id"))).to_be_visible(timeout=15_000)
+    # the new contact's thread is empty: wait for the previous contact's messages to go (the caption can change
+    # a moment before the thread does), or send() counts an old "hi" as the one before its own
+    expect(page.locator(MESSAGE)).to_have_count(0, timeout=15_000)
     send(page, "hi")
     bot_message_with(page, "Hi Quinn!")
     assert console.received()[-1]["body"]["sender"]["id"] == "qa-custom-42"
