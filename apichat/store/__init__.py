@@ -108,7 +108,7 @@ def _done() -> threading.Lock:
 
 @dataclass(eq=False)
 class _Job:
-    """A write for the writer thread: `apply(conn)` inside its batch's transaction."""
+    """A write for the group commit: `apply(conn)` inside its batch's transaction."""
 
     apply: Any
     result: Any = None
@@ -733,7 +733,7 @@ class Store:
 
         Committed (with its delivery) before this returns, so the receiver answers 2xx only for
         what is on disk. Webhooks arriving together are written in one transaction (group commit) by
-        the writer thread, in arrival order. With `profiles_version` (from `profiles()`), a webhook
+        one of their callers, in arrival order. With `profiles_version` (from `profiles()`), a webhook
         verified against profiles that changed since is not written: StaleProfiles is raised.
         Returns (outcome, delivery id, message id).
         """
