@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=_count("threads", 256), default=8, help="threads per worker process (default 8)")
     parser.add_argument("--workers", type=_count("workers", 64), default=1,
                         help="worker processes (default 1); above 1 with a PostgreSQL store only")
+    parser.add_argument("--read-timeout", type=_count("read timeout", 3600), default=30, metavar="SECONDS",
+                        help="a client silent this long in the middle of a request loses its connection, so it "
+                        "cannot hold a thread (default 30)")
     return parser
 
 
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                  settings.receiver_host, sock.getsockname()[1], settings.db_label,
                  f"verify key {mask(env.verify_key)}" if env else "none", args.workers,
                  "" if args.workers == 1 else "s", args.threads)
-    return serve(settings, sock, workers=args.workers, threads=args.threads)
+    return serve(settings, sock, workers=args.workers, threads=args.threads, read_timeout=args.read_timeout)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ from __future__ import annotations
 import ctypes
 import signal
 import socket
+import struct
+import sys
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.http.errors import ParseException
@@ -28,6 +30,7 @@ from apichat.config import Settings
 from apichat.processes import exit_with_parent
 
 PR_SET_PDEATHSIG = 1
+READ_TIMEOUT_SECONDS = 30  # a client silent this long in the middle of a request loses its connection
 
 
 def _die_with_master(server, worker) -> None:  # gunicorn's post_fork hook, in the worker
@@ -38,12 +41,25 @@ def _die_with_master(server, worker) -> None:  # gunicorn's post_fork hook, in t
 
 
 class Worker(ThreadWorker):
-    """gunicorn's gthread worker, except that a request it cannot parse is answered and logged without its text.
+    """gunicorn's gthread worker, except that a request it cannot parse is answered and logged without its text,
+    and a client that goes silent in the middle of a request loses its connection.
 
     gunicorn's own error page and log line repeat the bad request line, and a handshake's query string holds
     the verification key (even split oddly by a stray space, so it cannot be masked by its name): the answer
     says what was wrong, the log names the error and the address, neither repeats what was sent.
+
+    Each of the worker's threads reads one request at a time, blocking: a client that sends half a request
+    and stops would hold a thread for good, and a handful of them the whole receiver. So every connection's
+    socket gets a receive timeout (SO_RCVTIMEO, which gunicorn's own switches between blocking and not leave
+    alone): a read that waits longer fails, and the thread is free again.
     """
+
+    read_timeout = READ_TIMEOUT_SECONDS
+
+    def enqueue_req(self, conn):
+        if not conn.initialized:  # a new connection (a kept-alive one has its timeout already)
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", self.read_timeout, 0))
+        super().enqueue_req(conn)
 
     def handle_error(self, req, client, addr, exc):
         if not isinstance(exc, ParseException):
@@ -54,6 +70,17 @@ class Worker(ThreadWorker):
             util.write_error(client, status, reason, f"{reason}: {type(exc).__name__}")
         except Exception:  # noqa: BLE001 - the client may be gone; nothing to tell it
             self.log.debug("could not send the error answer")
+
+
+class Log(glogging.Logger):
+    """gunicorn's logger, except that a read timed out (`Worker`) is one line, not a traceback."""
+
+    def exception(self, msg, *args, **kwargs):
+        if isinstance(sys.exc_info()[1], BlockingIOError):  # SO_RCVTIMEO ran out: EAGAIN on a blocking socket
+            self.warning("a client sent nothing for %d s in the middle of a request: connection closed",
+                         Worker.read_timeout)
+            return
+        super().exception(msg, *args, **kwargs)
 
 
 _CLIENT_ERRORS = {"LimitRequestLine": (414, "URI Too Long"),
@@ -98,15 +125,17 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, sock: socket.socket, *, workers: int, threads: int) -> int:
+def serve(settings: Settings, sock: socket.socket, *, workers: int, threads: int,
+          read_timeout: int = READ_TIMEOUT_SECONDS) -> int:
     host, port = sock.getsockname()[:2]
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
         "bind": [bind], "workers": workers, "worker_class": "receiver.serve.Worker", "threads": threads,
         "proc_name": "apichat-receiver", "preload_app": False, "accesslog": None, "errorlog": "-",
         "loglevel": "warning", "timeout": 60, "graceful_timeout": 10, "keepalive": 30,
-        "worker_connections": 1000, "post_fork": _die_with_master,
+        "worker_connections": 1000, "post_fork": _die_with_master, "logger_class": "receiver.serve.Log",
     }
+    Worker.read_timeout = read_timeout  # set in the master: the workers are forked from it
     exit_with_parent()
     try:
         _Receiver(settings, options, sock).run()  # returns only by SystemExit when the arbiter stops

@@ -131,8 +131,11 @@ def webhook(name: str | None):
                       body_size=request.content_length or settings.max_body_bytes + 1)
     except Exception as exc:  # noqa: BLE001 - the server could not read the body: bad chunked framing, a client gone
         profile = store.profiles(fresh=True).lookup(name)
-        return refuse(400, f"the body could not be read ({type(exc).__name__}: {str(exc)[:200]})",
-                      name or _name(profile), None, body_size=request.content_length or 0)
+        timed_out = any(isinstance(e, BlockingIOError) for e in (exc, exc.__cause__, exc.__context__))
+        why = ("the client stopped sending it: nothing within the receiver's --read-timeout" if timed_out
+               else f"{type(exc).__name__}: {str(exc)[:200]}")
+        return refuse(400, f"the body could not be read ({why})", name or _name(profile), None,
+                      body_size=request.content_length or 0)
     if profile is None:
         profiles = store.profiles(fresh=True)
         profile = profiles.lookup(name)

@@ -565,6 +565,32 @@ def test_the_served_process_reads_chunked_bodies_refuses_bad_framing_and_never_r
     assert "invalid request from 127.0.0.1: InvalidHTTPVersion (400)" in log, log
 
 
+def test_clients_silent_in_the_middle_of_a_request_do_not_hold_the_receiver(start_process, tmp_path):
+    """With one thread, two clients stalled mid-request (one in its body, one in its headers) would hold it for
+    good; each read has --read-timeout, then the thread is free for the next webhook."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_process(["-m", "receiver", "--threads", "1", "--read-timeout", "1"],
+                         process_env(tmp_path, UCHAT_VERIFY_TOKEN="proc-key", APICHAT_RECEIVER_PORT=str(port)), url=base)
+    with socket.create_connection(("127.0.0.1", port)) as in_body, \
+            socket.create_connection(("127.0.0.1", port)) as in_headers:
+        in_body.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 100\r\n\r\n{\"text\": \"half")
+        in_headers.sendall(b"POST /webhook HTTP/1.1\r\nHo")
+        raw = json.dumps(reply("after two stalled clients")).encode()
+        answer = requests.post(f"{base}/webhook", data=raw, timeout=30,
+                               headers={"X-Hub-Signature-256": signing.sign(raw, "proc-key")})
+        assert answer.status_code == 200
+        in_body.settimeout(30)
+        said = in_body.recv(65536)
+        assert said.startswith(b"HTTP/1.1 400") and b"the client stopped sending it" in said, said[:300]
+        in_headers.settimeout(30)
+        assert in_headers.recv(65536) == b""  # closed: nothing to answer a request never read
+    log = proc.output()
+    assert "a client sent nothing for 1 s in the middle of a request: connection closed" in log, log
+    assert "Traceback" not in log, log
+
+
 def test_a_receiver_killed_with_sigkill_leaves_no_worker_serving_its_port(start_process, tmp_path):
     import signal
 
