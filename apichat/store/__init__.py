@@ -845,7 +845,7 @@ class Store:
                 row = list(job.row)
                 row[9], row[11] = "duplicate", DUPLICATE_REASON
                 rows.append((fast.version, window_start, earlier[0], last_delivery, *row, earlier[0],
-                             None, None, None, None, None, None, None))
+                             *(None,) * 7))  # no message: conversation ... created_at
                 results.append(("duplicate", last_delivery, earlier[0]))
                 continue
             last_message += 1
@@ -907,7 +907,7 @@ class Store:
             if isinstance(job, _Job):
                 flush()  # a refused delivery between webhooks keeps its place in the order of ids
                 results[index] = job.apply(conn)
-                self._after_job(conn, state)
+                state.last_message = state.last_delivery = None  # it took the next free id: read them again
             elif job.profiles_version is None or job.profiles_version == state.version:
                 run.append(index)
             else:  # not written, and the rest of the batch is unaffected: the caller verifies again and resubmits
@@ -925,15 +925,11 @@ class Store:
         (_, version, last_message, last_delivery), = [row for row in rows if row[0] == 0]  # delivery ids are > 0
         return _BatchState(version, _earlier(row for row in rows if row[0] != 0), last_message, last_delivery)
 
-    def _after_job(self, conn: sqlite3.Connection, state: _BatchState) -> None:
-        """A job wrote a delivery with the next free id: the ids are read again before the next webhooks."""
-        state.last_message = state.last_delivery = None
-
     def _accept_many(self, conn: sqlite3.Connection, items: list[_Webhook],
                      state: _BatchState) -> list[tuple[str, int, int | None]]:
         """Store `items` as messages (or duplicates of one seen within 10 minutes) with their deliveries, at once."""
         now = _now()
-        earlier = state.earlier  # a copy later in this batch is a duplicate of the first, so it is added to
+        earlier = state.earlier
         if state.last_message is None or state.last_delivery is None or self.IDS_FROM_SEQUENCE:
             state.last_message, state.last_delivery = self._reserve_ids(conn, len(items))
         # ids are chosen here, so a message and its delivery can name each other in one INSERT each; safe
@@ -954,7 +950,7 @@ class Store:
             messages.append((last_message, conversation, item.author, item.kind, item.text, item.data, item.raw,
                              conversation, last_delivery, now, now))
             deliveries.append((last_delivery, *item.row, last_message))
-            earlier[key] = last_message
+            earlier[key] = last_message  # a copy later in this batch is a duplicate of this one
             results.append(("accepted", last_delivery, last_message))
         if messages:
             conn.execute(INSERT_MESSAGES + ", ".join([MESSAGE_VALUES] * len(messages)),
