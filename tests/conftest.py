@@ -1,4 +1,12 @@
-"""Shared fixtures: a clean environment, free ports, and real processes started as a user would."""
+"""Shared fixtures: a clean environment, free ports, and real processes started as a user would.
+
+Markers are given here, not in the test files, so a new test gets the right ones from where it lives and
+what it uses (tests/README.md says what each means):
+- `e2e`: under tests/e2e (a real console driven in Chromium);
+- `pg`: uses the PostgreSQL cluster (`pg_cluster`, or `store_target`'s postgresql case);
+- `slow`: starts processes (`start_process`, a scenario file's sandbox) or runs a CLI in a child process
+  (the modules in SLOW_MODULES), or is one of SLOW_TESTS.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,35 @@ from apichat import processes
 from apichat.processes import ChildError, ChildProcess, free_port  # noqa: F401 (free_port: tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# fixtures that start processes (a test that uses one, directly or through another fixture, is `slow`)
+SLOW_FIXTURES = {"start_process"}
+# modules whose tests run the product's CLIs as child processes (`python -m ...`, seconds each), or generate
+# hundreds of cases each (the property tests: the fast loop keeps the unit tests of the same code)
+SLOW_MODULES = {"test_load.py", "test_explore_cli.py", "test_scenarios_cli.py", "test_store_cli.py",
+                "test_properties.py"}
+# single tests that take seconds: module name -> test names (without parameters)
+SLOW_TESTS = {
+    "test_load_page.py": {"test_a_run_on_a_fresh_sandbox_shows_steps_and_is_kept_in_history",  # Locust runs
+                          "test_stop_ends_a_run_early_and_it_is_kept_as_stopped",
+                          "test_a_run_that_cannot_start_says_why"},
+    "test_payloads.py": {"test_never_raises_on_any_json"},  # 200 generated documents
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    e2e_dir, scenarios_dir = ROOT / "tests" / "e2e", ROOT / "scenarios"
+    for item in items:
+        path = Path(str(item.path))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if e2e_dir in path.parents:
+            item.add_marker(pytest.mark.e2e)
+        if "pg_cluster" in fixtures or params.get("store_target") == "postgresql":
+            item.add_marker(pytest.mark.pg)
+        if (fixtures & SLOW_FIXTURES or scenarios_dir in path.parents or path.name in SLOW_MODULES
+                or getattr(item, "originalname", item.name) in SLOW_TESTS.get(path.name, ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
