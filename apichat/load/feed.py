@@ -85,16 +85,18 @@ class Dispatcher:
 
     def since(self, conversation: int, after_id: int) -> list[dict]:
         box = self._boxes.get(conversation)
-        return [r for r in box.rows if r["id"] > after_id] if box else []
+        if box is None:
+            return []
+        box.event.clear()  # the event says "filed since the last since()": this read has seen all of it
+        return [r for r in box.rows if r["id"] > after_id]
 
     def wait(self, conversation: int, seconds: float) -> bool:
-        """Up to `seconds`, until a message of `conversation` arrives; whether one did."""
+        """Up to `seconds`, until a message of `conversation` not yet returned by since() is there; whether one is."""
         box = self._boxes.get(conversation)
         if box is None:
             gevent.sleep(max(0.0, seconds))
             return False
-        # No greenlet switch happens between the caller's since() and this clear(), so no wake-up is lost.
-        box.event.clear()
+        # A message filed after the last since() ends the wait at once, even one filed before this call.
         return bool(box.event.wait(max(0.0, seconds)))
 
     def stop(self) -> None:
