@@ -57,6 +57,19 @@ def console(tmp_path_factory):
                    f"the {name} to exit with the console")
 
 
+def idle(page, timeout: float = 30_000) -> None:
+    """Wait until no script run is in flight in this tab, as the browser knows it (Streamlit keeps its run state
+    on the app's root element; Streamlit's own browser tests wait on it the same way).
+
+    A full run draws every element outside the live fragments again, and some of what it replaces is only
+    valid for the run that drew it: a deferred download's id (dropped at the end of the next full run), a
+    click's place in the queue of reruns. Clicking once the runs have ended clicks what the server knows.
+    A fragment's poll also shows as a run; it ends within its tick, and never redraws what lies outside it.
+    """
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
+                           "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=timeout, polling="raf")
+
+
 def chromium_missing(path: str) -> str | None:
     """One line on how to get Chromium when there is none at `path`; None when there is."""
     if os.path.isfile(path):

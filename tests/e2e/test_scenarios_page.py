@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from apichat.scenarios import parse_scenario
 from tests.e2e.chat_helpers import new_conversation, send
+from tests.e2e.conftest import idle
 
 FAILING = """name: Menu regression
 contact: {name: Quinn QA}
@@ -109,6 +110,10 @@ def test_a_chat_saved_as_a_scenario_replays_green(page, console, tmp_path):
     expect(page.locator('[data-testid="stChatMessage"]').filter(has_text="this week's bestsellers")) \
         .to_be_visible(timeout=30_000)
 
+    # "Save as scenario" generates the file when clicked, under an id each full run of the chat replaces (the
+    # click on Products was one): a click that still holds the id of the run before downloads Streamlit's
+    # "not found" as <id>.txt. The run ends once the browser has the new id.
+    idle(page)
     page.get_by_role("button", name="Export").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Save as scenario").click()
