@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from apichat.store import Store
 from tests.conftest import wait_until
 from tests.e2e.chat_helpers import new_conversation, send
+from tests.e2e.conftest import idle
 
 TIMEOUT = 20_000
 
@@ -47,28 +48,36 @@ def cells(page, text: str):
     return table(page).locator('[role="gridcell"]').filter(has_text=re.compile(f"^{re.escape(text)}$"))
 
 
-def select_first_row(page, key: str) -> None:
-    """Click the first row once the table shows `key` (d-…/r-…) there, alone or on top."""
-    expect(table(page).locator('[role="gridcell"]').first).to_have_text(key, timeout=TIMEOUT)
-    table(page).click(position={"x": 15, "y": 35 + 17})  # the row marker of the first row
-    expect(page.locator(".st-key-in-detail")).to_be_visible(timeout=TIMEOUT)
+def table_key(page) -> str | None:
+    """The key of the table on screen (in-table-N: the page draws a new N whenever its rows are fetched anew)."""
+    return page.evaluate("""() => {
+        const shown = document.querySelector('[class*="st-key-in-table-"]');
+        return shown && [...shown.classList].find(name => name.startsWith('st-key-in-table-'));
+    }""")
+
+
+def filtered(page, change) -> None:
+    """Change one filter and wait until the table drawn for it is on screen.
+
+    A filter change makes the page fetch the rows anew and draw them as a new table (a new key). Until that
+    table arrives the browser shows the previous one, which may show the very row the test wants: a row
+    clicked there is a selection in a table the next run no longer has, and Streamlit drops it.
+    """
+    before = table_key(page)
+    change()
+    wait_until(lambda: table_key(page) != before, TIMEOUT / 1000, message=f"a new table after {before}")
 
 
 def open_detail(page, key: str, title: str):
-    """Select the first row (`key`) and wait for its detail pane to show `title`.
-
-    The pane can close once when the table is rebuilt while the click is on its way (noted on issue #5):
-    then the row is selected again, as a person would.
-    """
-    detail = page.locator(".st-key-in-detail")
-    for attempt in range(2):
-        select_first_row(page, key)
-        try:
-            expect(detail).to_contain_text(title, timeout=TIMEOUT)
-            return detail
-        except AssertionError:
-            if attempt:
-                raise
+    """Click the first row once the table shows `key` (d-…/r-…) there; its detail pane, once the run that drew it
+    has ended (until then the pane of the entry picked before can still be on screen, stale, beside it)."""
+    expect(table(page).locator('[role="gridcell"]').first).to_have_text(key, timeout=TIMEOUT)
+    idle(page)  # the run that drew this table has ended: the click is the next thing the server hears
+    table(page).click(position={"x": 15, "y": 35 + 17})  # the row marker of the first row
+    detail = page.locator(".st-key-in-detail").filter(has_text=title)
+    expect(detail).to_be_visible(timeout=TIMEOUT)
+    idle(page)
+    expect(page.locator(".st-key-in-detail")).to_have_count(1)
     return detail
 
 
@@ -107,8 +116,8 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
     expect(bubbles(page, helping)).to_have_count(0)  # the rejected reply is not in the chat
 
     open_inspector(page)
-    choose(page, "Outcome", "rejected")
-    search(page, f'"sender_id":"{contact}","conv_id":{conv_id},')  # this test's conversation only
+    filtered(page, lambda: choose(page, "Outcome", "rejected"))
+    filtered(page, lambda: search(page, f'"sender_id":"{contact}","conv_id":{conv_id},'))  # this conversation only
     expect(page.get_by_text("1 shown")).to_be_visible(timeout=TIMEOUT)
     expect(cells(page, "rejected")).to_have_count(1)
     detail = open_detail(page, f"d-{rejected[0]['id']}", f"Delivery d-{rejected[0]['id']} · rejected")
@@ -118,8 +127,8 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
     expect(detail).to_contain_text("never reach the chat")
 
     # the request the chat sent, with its key left as a placeholder in the curl
-    choose(page, "Outcome", "sent")
-    search(page, contact)
+    filtered(page, lambda: choose(page, "Outcome", "sent"))
+    filtered(page, lambda: search(page, contact))
     sent = store.list_requests(text=contact)[0]
     assert sent["target"] == "bot" and sent["status"] == 200
     detail = open_detail(page, f"r-{sent['id']}", f"Request r-{sent['id']} · bot_url")
