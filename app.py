@@ -49,19 +49,19 @@ def sidebar_status(found) -> None:
 pages = [st.Page(path, title=title, icon=icon, default=(path == "pages/chat.py"))
          for path, title, icon in PAGES if (HERE / path).exists()]
 context.refuse_if_exposed(pages)  # listening beyond loopback with no login: a warning, and nothing starts
-login.require_login(pages)  # APICHAT_UI_PASSWORD set: every page asks for it first
-navigation = st.navigation(pages)
-context.check_store()  # a deleted or unreadable store: one message on every page, not a database error
-st.session_state["_app_ran"] = True
-found = context.services()
-for status in found.values():
-    if status.state in ("foreign", "failed"):
-        st.error(f"**The {status.name} is not available.** {status.detail}", icon=":material/error:")
-    elif status.problem:
-        st.warning(status.problem, icon=":material/warning:")
+if login.require_login(pages):  # APICHAT_UI_PASSWORD set: every page asks for it first (else the form, and the run ends)
+    navigation = st.navigation(pages)
+    context.check_store()  # a deleted or unreadable store: one message on every page, not a database error
+    st.session_state["_app_ran"] = True
+    found = context.services()
+    for status in found.values():
+        if status.state in ("foreign", "failed"):
+            st.error(f"**The {status.name} is not available.** {status.detail}", icon=":material/error:")
+        elif status.problem:
+            st.warning(status.problem, icon=":material/warning:")
 
-if return_to := st.session_state.pop("_return_to", None):  # a deep link that came through require_app
-    page, query = return_to
-    st.switch_page(page, query_params=query or None)
-sidebar_status(found)
-context.run_page(navigation)
+    if return_to := st.session_state.pop("_return_to", None):  # a deep link that came through require_app
+        page, query = return_to
+        st.switch_page(page, query_params=query or None)
+    sidebar_status(found)
+    context.run_page(navigation)

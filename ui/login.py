@@ -37,17 +37,24 @@ def _client() -> str:
         return "unknown"
 
 
-def require_login(pages: list) -> None:
-    """Stop every page at a login form until this session signed in (no-op without a password)."""
+def require_login(pages: list) -> bool:
+    """Whether the pages may be drawn: True without a password or once this session signed in; else the login
+    form is drawn and the caller draws nothing more.
+
+    The run that draws the form must end normally, not with st.stop(): Streamlit forgets the fragments of the
+    run before (the chat's live poll) only when a run finishes. After a stop they stay registered, and a poll
+    tick already on its way ran the chat's fragment into the login page's layout, whose paths it no longer has
+    ("Bad delta path"): the browser's app crashed to an empty page instead of showing the form.
+    """
     current = gate()
     if not current.enabled:
-        return
+        return True
     signed_in_at = st.session_state.get(SIGNED_IN)
     expired = signed_in_at is not None and current.expired(signed_in_at)
     if signed_in_at is not None and not expired:
         with st.sidebar:
             st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=sign_out)
-        return
+        return True
     st.session_state.pop(SIGNED_IN, None)
     st.navigation(pages, position="hidden")  # every URL lands here; no menu to pages that cannot open
     _, middle, _ = st.columns([1, 2, 1])
@@ -65,7 +72,7 @@ def require_login(pages: list) -> None:
                 st.rerun()
             st.error(outcome.message, icon=":material/lock:")
         st.caption("This console is shared: sign in with the password its owner set (`APICHAT_UI_PASSWORD`).")
-    st.stop()
+    return False
 
 
 def sign_out() -> None:
