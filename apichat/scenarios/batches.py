@@ -8,8 +8,9 @@ import threading
 import uuid
 from pathlib import Path
 
+from .model import Scenario
 from .nodes import ScenarioError
-from .parse import Scenario, load_scenario, parse_scenario, scenario_files
+from .parse import load_scenario, parse_scenario, scenario_files
 from .run import Runner
 
 RECORDED = "recorded"  # drafts saved from a conversation: left out of suites, offered here to run and edit
