@@ -192,11 +192,6 @@ def lint_message(data: dict, channels: Iterable[str] = DEFAULT_CHANNELS) -> list
     return out
 
 
-def unknown_rules(names: Iterable[str]) -> list[str]:
-    """Names that are neither a rule id nor a channel (a channel allows all of its rules)."""
-    return [n for n in names if n not in RULES and n not in CHANNELS]
-
-
 def allowed(finding: Finding, allow: Iterable[str]) -> bool:
     return any(finding.rule == a or finding.channel == a for a in allow)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import payloads
 from .client import BotClient, UChatError
@@ -58,3 +59,14 @@ def deliver(store: Store, profile: dict | None, message_id: int, client_factory=
         return False
     store.set_message_status(message_id, "sent")
     return True
+
+
+class Sender:
+    """Posts to bot_url in background threads, so the page shows 'sending' and stays responsive."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-send")
+
+    def deliver(self, store: Store, profile: dict | None, message_id: int) -> Future[bool]:
+        """deliver() in one of the threads; its result when it is done."""
+        return self._pool.submit(deliver, store, profile, message_id)

@@ -46,7 +46,7 @@ def send(kind: str, **fields) -> None:
 
 def post(message_id: int) -> None:
     """Send in the background with the profile as it is now (a key fixed since the page was drawn counts)."""
-    context.sender_pool().submit(outbox.deliver, db, db.get_profile(profile["name"]), message_id)
+    context.sender().deliver(db, db.get_profile(profile["name"]), message_id)
 
 
 def send_postback(title: str, payload: str) -> None:

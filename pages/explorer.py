@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from apichat import explore
+from apichat.explore import runs
 from ui import context
-from ui import explore_runs as runs
 from ui import explore_view as view
 from ui.html import CSS
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from apichat.load import SAFE_USERS, LoadError, think_range
+from apichat.load.runs import SANDBOX_TARGET, LoadRequest
 from apichat.processes import ROOT
 from apichat.profiles import SANDBOX
+from apichat.scenarios.batches import available_files
 from ui import context
-from ui import scenario_runs as scenario_files
 from ui.html import CSS
-from ui.load_runs import SANDBOX_TARGET, LoadRequest
 from ui.load_view import history_table, runs, show_run
 
 context.require_app("pages/load.py")
@@ -40,7 +40,7 @@ st.caption("Many contacts at once, each running the scenario files in a loop, wi
 tab_run, tab_history = st.tabs(["Run", "History"])
 
 with tab_run:
-    files = scenario_files.available_files(ROOT)
+    files = available_files(ROOT)
     st.multiselect("Scenario files", list(files), key="ld-files", placeholder="Pick one or more files",
                    help="Each contact runs them in turn, in a new conversation each time.")
     targets = [SANDBOX_TARGET] + [p["name"] for p in db.list_profiles()]

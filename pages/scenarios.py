@@ -11,8 +11,8 @@ import streamlit as st
 
 from apichat import scenarios
 from apichat.processes import ROOT
+from apichat.scenarios import batches as runs
 from ui import context
-from ui import scenario_runs as runs
 from ui.html import CSS
 from ui.scenario_view import ICONS, PAGE_CSS, batches, live_batch, show_run
 

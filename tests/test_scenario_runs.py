@@ -1,4 +1,4 @@
-"""The Scenarios page's rules (ui/scenario_runs.py): which files are offered, loading picks and uploads, and
+"""The Scenarios page's rules (apichat/scenarios/batches.py): which files are offered, loading picks and uploads, and
 running a batch in the background against a real store."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from apichat.scenarios import batches as runs
 from apichat.store import Store
 from tests.conftest import ROOT
-from ui import scenario_runs as runs
 
 GOOD = "name: Hello\nsteps:\n  - send: hi\n  - send: bye\n"
 BROKEN = "name: Broken\nsteps:\n  - send: hi\n    expcet: {text: hi}\n"

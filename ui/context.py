@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import NoReturn
 
 import streamlit as st
 
-from apichat import profiles
+from apichat import outbox, profiles
 from apichat.config import Settings, SettingsError, is_shared_store, load_settings
 from apichat.services import ServiceStatus, ensure_service
 from apichat.store import SchemaTooNew, Store, StoreUnavailable
@@ -146,9 +145,9 @@ def fragment(run_every: float | None = None):
 
 
 @st.cache_resource(show_spinner=False)
-def sender_pool() -> ThreadPoolExecutor:
-    """Posts to bot_url run here, so the page shows 'sending' and stays responsive."""
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-send")
+def sender() -> outbox.Sender:
+    """The one Sender of this server: posts to bot_url run in its threads, so the page shows 'sending'."""
+    return outbox.Sender()
 
 
 @st.cache_resource(show_spinner="Starting the receiver and the sandbox…")

@@ -12,10 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from apichat import explore, scenarios
+from apichat.explore import runs
 from apichat.processes import ROOT
+from apichat.scenarios.batches import available_files
 
-from . import context, render, scenario_runs
-from . import explore_runs as runs
+from . import context, render
 
 COVERED, UNCOVERED = ("#dcfce7", "#15803d"), ("#f1f5f9", "#94a3b8")
 
@@ -129,7 +130,7 @@ def findings(m: explore.CrawlMap) -> None:
 
 
 def coverage(m: explore.CrawlMap) -> None:
-    files = scenario_runs.available_files(ROOT)
+    files = available_files(ROOT)
     picked = st.multiselect("Scenario files", list(files), key="ex-cov-files", placeholder="Pick scenario files",
                             help="Walked on the map: their sends from the start, their clicks among the buttons.")
     history = context.store().list_scenario_runs(limit=200)

@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from apichat.load import stats
+from apichat.load.runs import LoadRuns
 
 from . import context
-from .load_runs import LoadRuns
 
 STATES = {"running": "running", "passed": "no failure", "failed": "failures", "could not run": "could not run",
           "stopped": "stopped", "interrupted": "interrupted"}

@@ -8,8 +8,8 @@ from datetime import datetime
 import streamlit as st
 
 from apichat import rows
+from apichat.scenarios import batches as runs
 from ui import context
-from ui import scenario_runs as runs
 from ui.html import esc
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️", "running": "⏳", "queued": "🕓"}

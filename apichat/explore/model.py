@@ -159,9 +159,6 @@ class CrawlMap:
     def out_edges(self, source: str) -> list[Edge]:
         return [e for e in self.edges if e.source == source]
 
-    def edge_index(self, edge: Edge) -> int:
-        return next(i for i, e in enumerate(self.edges) if e is edge)
-
     def to_dict(self) -> dict[str, Any]:
         return {"version": MAP_VERSION, "status": self.status, "message": self.message, "target": self.target,
                 "starts": self.starts, "limits": self.limits, "channels": self.channels, "stats": self.stats,

@@ -1,18 +1,23 @@
 """Scenarios: scripted conversations with expectations, run in the console, from the command line or by pytest.
 
+    model      the dataclasses: Scenario, Step, Expectation, Matcher, Failure, Mismatch (match: one value at a time)
     parse      scenario files into a Scenario of Steps (nodes: the strict YAML under it; parse_expect: `expect:`)
-    expect     what a reply must look like, and evaluate() a step's replies (match: one value at a time)
+    expect     evaluate(): a step's replies against what it expects
     run        the Runner: sends as the contact, collects the replies, keeps every run in the store
     report     runs as text and as JUnit XML
     record     a stored conversation as a scenario file
     targets    what a run sends to: a fresh sandbox, or a profile of the console's store
+    batches    the console's picks, uploads and batches run in background threads (not imported here)
     __main__   `python -m apichat.scenarios run|check|record …`
+
+Imports go one way: nodes < match < model < parse_expect < parse, and model < expect < run (a contract).
 """
 
-from .expect import Expectation, Failure, Mismatch, evaluate
+from .expect import evaluate
 from .match import CountMatch
+from .model import Expectation, Failure, Mismatch, Scenario, Step
 from .nodes import ScenarioError, parse_duration
-from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, Scenario, Step, load_scenario, parse_scenario, scenario_files
+from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, load_scenario, parse_scenario, scenario_files
 from .record import expectation_for, record_conversation, recorded_step
 from .report import first_problem, junit_xml, side_by_side, step_line, text_report
 from .run import Runner, RunResult, StepError, StepResult, StoreFeed, find_button, percentile

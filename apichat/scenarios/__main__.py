@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ..config import SettingsError, load_settings
 from ..store import Store
+from .model import Scenario
 from .nodes import ScenarioError, parse_duration
-from .parse import Scenario, load_scenario, scenario_files
+from .parse import load_scenario, scenario_files
 from .record import record_conversation
 from .report import junit_xml, step_line, text_report
 from .run import Runner, RunResult

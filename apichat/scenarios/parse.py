@@ -6,15 +6,13 @@ file is listed, not only the first. What a step expects is read by parse_expect;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from ..payloads import MEDIA_KINDS
 from . import nodes
-from .expect import Expectation
-from .match import CountMatch
+from .model import Scenario, Step
 from .nodes import NodeError, ScenarioError, line_of, quote
 from .parse_expect import expectations, message_count
 
@@ -25,62 +23,6 @@ STEP_KEYS = (*ACTIONS, "expect", "messages", "expect_messages", "within", "timeo
 TOP_KEYS = ("name", "description", "contact", "settle", "timeout", "steps")
 CONTACT_KEYS = ("id", "name", "email", "phone")
 MAX_FILE_BYTES = 512 * 1024
-
-
-@dataclass
-class Step:
-    """One action of a scenario (or a check of the latest replies) and what its replies must be."""
-
-    index: int
-    line: int
-    action: str  # send | click | postback | image | audio | video | file | wait | check
-    text: str = ""
-    title: str = ""
-    payload: str = ""
-    card: str = ""
-    url: str = ""
-    seconds: float = 0.0
-    expect: list[Expectation] = field(default_factory=list)
-    messages: CountMatch | None = None
-    any_order: bool = False
-    within: float | None = None
-    timeout: float | None = None
-    settle: float | None = None
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.name:
-            return self.name
-        if self.action == "send":
-            return f"send {quote(self.text)}"
-        if self.action == "click":
-            return f"click {quote(self.title)}" + (f" on card {quote(self.card)}" if self.card else "")
-        if self.action == "postback":
-            return f"postback {quote(self.title)} ({self.payload})"
-        if self.action in MEDIA_KINDS:
-            return f"send {self.action} {self.url}"
-        if self.action == "wait":
-            return f"wait {self.seconds:g} s"
-        return "check the replies"
-
-    @property
-    def sends(self) -> bool:
-        return self.action not in ("wait", "check")
-
-
-@dataclass
-class Scenario:
-    """A parsed scenario file: its steps, the contact to play, and its own settle/timeout defaults."""
-
-    name: str
-    path: str
-    steps: list[Step]
-    contact: dict = field(default_factory=dict)
-    description: str = ""
-    settle: float | None = None
-    timeout: float | None = None
-    source: str = ""
 
 
 # ---------------------------------------------------------------- reading a file

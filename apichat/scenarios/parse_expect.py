@@ -9,8 +9,8 @@ import yaml
 from .. import lint
 from ..payloads import MEDIA_KINDS, MESSAGE_KINDS
 from . import nodes
-from .expect import Expectation, Matcher
 from .match import ButtonSpec, CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
+from .model import Expectation, Matcher
 from .nodes import NodeError, line_of, quote
 
 MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "lint", "not")

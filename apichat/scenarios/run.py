@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from .. import outbox
 from ..rows import data_of
 from ..store import Store
-from .expect import Failure, Mismatch, evaluate, reply_summary
-from .parse import Scenario, Step
+from .expect import evaluate, reply_summary
+from .model import Failure, Mismatch, Scenario, Step
 
 DEFAULT_SETTLE = 1.0
 DEFAULT_TIMEOUT = 10.0

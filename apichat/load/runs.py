@@ -1,13 +1,12 @@
 """Load runs started from the console: each one `python -m apichat.load run …` as a child process, so the page
 stays responsive, in its own folder (Locust's CSV files, the HTML report, the output, meta.json) kept as History.
-Pure (no Streamlit): the page keeps one `LoadRuns` per server.
+No Streamlit: the Load page (ui/load_view.py) keeps one `LoadRuns` per server.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -15,8 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from apichat.load import stats
-from apichat.processes import ROOT
+from ..processes import ROOT
+from . import stats
 
 PREFIX = "run"  # Locust's CSV prefix inside a run's folder
 REPORT = "report.html"
@@ -152,7 +151,3 @@ class LoadRuns:
         temp = path.with_suffix(".tmp")
         temp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
         temp.replace(path)
-
-
-def safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:80]

@@ -1,7 +1,5 @@
 """Scenario runs started from the console: which files can be picked, loading what was picked or uploaded, and
-the background threads that run a batch. Pure (no Streamlit): the page keeps one `Batches` per server.
-
-Every use of apichat.scenarios by the Scenarios page, but the recorder, goes through here.
+the background threads that run a batch. No Streamlit: the Scenarios page keeps one `Batches` per server.
 """
 
 from __future__ import annotations
@@ -10,7 +8,10 @@ import threading
 import uuid
 from pathlib import Path
 
-from apichat import scenarios
+from .model import Scenario
+from .nodes import ScenarioError
+from .parse import load_scenario, parse_scenario, scenario_files
+from .run import Runner
 
 RECORDED = "recorded"  # drafts saved from a conversation: left out of suites, offered here to run and edit
 
@@ -19,14 +20,14 @@ def available_files(root: Path) -> dict[str, str]:
     """The scenario files under root/scenarios (the scenarios package's rules) and its recorded/ drafts, by their
     path relative to `root`."""
     folder = Path(root) / "scenarios"
-    found = scenarios.scenario_files([folder]) if folder.is_dir() else []
+    found = scenario_files([folder]) if folder.is_dir() else []
     if (folder / RECORDED).is_dir():
-        found += scenarios.scenario_files([folder / RECORDED])
+        found += scenario_files([folder / RECORDED])
     return {str(p.relative_to(root)): str(p) for p in sorted(found)}
 
 
 def load_chosen(picked: list[str], files: dict[str, str],
-                uploads: list[tuple[str, bytes]]) -> tuple[list[scenarios.Scenario], list[str]]:
+                uploads: list[tuple[str, bytes]]) -> tuple[list[Scenario], list[str]]:
     """The picked files (names among `files`; others are passed over) and the uploads ((name, bytes)) that load,
     and one line per problem of those that do not."""
     loaded, problems = [], []
@@ -34,16 +35,16 @@ def load_chosen(picked: list[str], files: dict[str, str],
         if shown not in files:
             continue
         try:
-            loaded.append(scenarios.load_scenario(files[shown], shown))
-        except scenarios.ScenarioError as exc:
+            loaded.append(load_scenario(files[shown], shown))
+        except ScenarioError as exc:
             problems += exc.problems
     for name, data in uploads:
         shown = f"upload:{name}"
         try:
-            loaded.append(scenarios.parse_scenario(data.decode("utf-8-sig"), shown))
+            loaded.append(parse_scenario(data.decode("utf-8-sig"), shown))
         except UnicodeDecodeError:
             problems.append(f"{shown}:1: the file is not UTF-8 text")
-        except scenarios.ScenarioError as exc:
+        except ScenarioError as exc:
             problems += exc.problems
     return loaded, problems
 
@@ -51,8 +52,8 @@ def load_chosen(picked: list[str], files: dict[str, str],
 def pending_steps(run: dict, done: int) -> list[str]:
     """The labels of a running run's steps after the first `done` (from the source it was started with)."""
     try:
-        steps = scenarios.parse_scenario(run["source"], run["path"]).steps
-    except scenarios.ScenarioError:
+        steps = parse_scenario(run["source"], run["path"]).steps
+    except ScenarioError:
         return []
     return [f"Step {s.index} · {s.label}" for s in steps[done:]]
 
@@ -63,13 +64,13 @@ class Batches:
     def __init__(self) -> None:
         self._threads: dict[str, threading.Thread] = {}
 
-    def start(self, store, profile: dict, items: list[scenarios.Scenario], settle: float) -> str:
+    def start(self, store, profile: dict, items: list[Scenario], settle: float) -> str:
         """Run `items` one after the other against `profile`; the batch's id at once."""
         batch = f"ui-{uuid.uuid4().hex[:12]}"
 
         def work() -> None:
             for scenario in items:
-                scenarios.Runner(store, profile, settle=settle, batch=batch).run(scenario)
+                Runner(store, profile, settle=settle, batch=batch).run(scenario)
 
         thread = threading.Thread(target=work, name=f"scenarios-{batch}", daemon=True)
         self._threads[batch] = thread

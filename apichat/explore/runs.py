@@ -1,8 +1,6 @@
 """Crawls started from the console: background threads, a snapshot of each map as it grows, and the maps kept on
-disk (beside the store, under explore/) for coverage and diff. Pure (no Streamlit): the page keeps one `Crawls`
+disk (beside the store, under explore/) for coverage and diff. No Streamlit: the Explorer page keeps one `Crawls`
 per server.
-
-Every use of apichat.explore by the Explorer page goes through here or ui.explore_view.
 """
 
 from __future__ import annotations
@@ -14,7 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apichat import explore, lint
+from .. import lint
+from .crawl import Limits, crawl
+from .model import CrawlMap
+from .output import write_all
+from .transport import RunnerTransport
 
 
 @dataclass
@@ -22,7 +24,7 @@ class Crawl:
     id: str
     profile: str
     folder: Path
-    snapshot: explore.CrawlMap
+    snapshot: CrawlMap
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     error: str = ""
@@ -55,25 +57,25 @@ class Crawls:
         self._crawls: dict[str, Crawl] = {}
         self._lock = threading.Lock()
 
-    def start(self, store, profile: dict, db_path: str, starts: list[str], limits: explore.Limits, *,
+    def start(self, store, profile: dict, db_path: str, starts: list[str], limits: Limits, *,
               settle: float = 1.0, timeout: float = 10.0, pace: float = 0.0) -> Crawl:
         """A crawl of `profile`'s bot in a background thread; its map is written under explore/<id>/ when it ends."""
         crawl_id = time.strftime("%Y%m%d-%H%M%S-") + f"{profile['name']}-{uuid.uuid4().hex[:4]}"
         folder = maps_dir(db_path) / crawl_id
-        transport = explore.RunnerTransport(store, profile, settle=settle, timeout=timeout, pace=pace,
+        transport = RunnerTransport(store, profile, settle=settle, timeout=timeout, pace=pace,
                                     turn_limit=max(30.0, timeout + 5), detail=f"profile {profile['name']}")
         channels = lint.channels_of(profile)
         job = Crawl(crawl_id, profile["name"], folder,
-                    explore.CrawlMap(starts=starts, target=transport.detail, channels=list(channels)))
+                    CrawlMap(starts=starts, target=transport.detail, channels=list(channels)))
 
-        def progress(m: explore.CrawlMap) -> None:
-            job.snapshot = explore.CrawlMap.from_dict(m.to_dict())  # the crawler's thread: a copy the page can read
+        def progress(m: CrawlMap) -> None:
+            job.snapshot = CrawlMap.from_dict(m.to_dict())  # the crawler's thread: a copy the page can read
 
         def work() -> None:
             try:
-                m = explore.crawl(transport, starts, limits, channels, on_progress=progress, stop=job.stop)
-                job.snapshot = explore.CrawlMap.from_dict(m.to_dict())
-                explore.write_all(m, folder, transport.contact_name)
+                m = crawl(transport, starts, limits, channels, on_progress=progress, stop=job.stop)
+                job.snapshot = CrawlMap.from_dict(m.to_dict())
+                write_all(m, folder, transport.contact_name)
             except Exception as exc:  # the page shows it; the partial map stays
                 job.error = f"{type(exc).__name__}: {exc}"
 
