@@ -45,7 +45,7 @@ import requests
 from apichat.processes import ChildError, ChildProcess, clean_env, free_port, tree_cpu_seconds
 from apichat.redact import masked_url
 from apichat.signing import sign
-from apichat.store import Store
+from apichat.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-verify-key"
@@ -213,7 +213,7 @@ def combined(runs: list[Run]) -> Run:
 
 
 def stored(db: Path | str) -> int:
-    store = Store(str(db))
+    store = open_store(str(db))
     try:
         return store.count_deliveries("accepted")
     finally:

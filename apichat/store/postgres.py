@@ -1,8 +1,9 @@
-"""The store on PostgreSQL (team mode): `Store("postgresql://...")` returns a PostgresStore.
+"""The store on PostgreSQL (team mode): `open_store("postgresql://...")` returns a PostgresStore.
 
 The SQL of `Store` is written once for both backends; this module holds what differs: connections
-(psycopg 3, one per thread as with SQLite, plus the writer's), `?` placeholders turned into `%s` and the
-few SQLite spellings into PostgreSQL's, the write lock, id reservation and migrations.
+(psycopg 3, one per thread as with SQLite, plus the writer's, speaking the `?` placeholders as psycopg's
+`%s`), the statements PostgreSQL spells its own way (`DIALECT`), the write lock, id reservation,
+migrations and the wait for new messages (LISTEN/NOTIFY).
 
 Rules that SQLite enforces by having one writer for the whole file hold here for every receiver and console
 on every host, because they are enforced in the database, not in process memory:
@@ -29,19 +30,18 @@ import psycopg
 
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
-from . import DUPLICATE_WINDOW_SECONDS, SchemaTooNew, Store, StoreUnavailable, _BatchState, _earlier, _earlier_sql
+from .base import Store
+from .core import Dialect, SchemaTooNew, StoreUnavailable
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
 WRITE_LOCK = 0x61706963686174
 MIGRATION_LOCK = WRITE_LOCK + 1
 
-# SQLite spellings in Store's SQL, and PostgreSQL's for them
-_REWRITES = (
-    (re.compile(r"INDEXED BY \w+ "), ""),  # PostgreSQL's planner picks deliveries_by_hash itself
-    (re.compile(r"\bIFNULL\("), "COALESCE("),
-    (re.compile(r"\bMAX\(last_read_id, \?\)"), "GREATEST(last_read_id, ?)"),
-    (re.compile(r"\bCAST\(body AS TEXT\)"), "encode(body, 'escape')"),  # bytea as text, any bytes
-    (re.compile(r"\bLIKE\b"), "ILIKE"),  # SQLite's LIKE ignores ASCII case: the Inspector's search does on both
+DIALECT = Dialect(
+    mark_read="UPDATE conversations SET last_read_id = GREATEST(last_read_id, ?) WHERE id = ?",
+    # ILIKE: the Inspector's search ignores case on both backends (SQLite's LIKE does); bytea as text, any bytes
+    delivery_search="(encode(body, 'escape') ILIKE ? OR reason ILIKE ? OR route ILIKE ? OR headers ILIKE ?)",
+    request_search="(url ILIKE ? OR request_body ILIKE ? OR response_body ILIKE ? OR error ILIKE ?)",
 )
 
 # connections a forked child (gunicorn) inherited: never closed nor collected there, since closing one
@@ -50,11 +50,10 @@ _INHERITED: list = []
 
 
 @lru_cache(maxsize=2048)
-def translate(sql: str, with_params: bool = True) -> str:
-    """Store's SQL (SQLite's dialect, `?` placeholders) as psycopg runs it on PostgreSQL."""
-    for pattern, replacement in _REWRITES:
-        sql = pattern.sub(replacement, sql)
-    return sql.replace("%", "%%").replace("?", "%s") if with_params else sql
+def placeholders(sql: str) -> str:
+    """Store's SQL with psycopg's placeholders: `?` is `%s` (and a literal `%` is `%%`). Nothing else changes:
+    the statements spelled differently are named in DIALECT, and no statement holds a `?` of its own."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class Row(tuple):
@@ -131,8 +130,8 @@ class Connection:
 
     def _run(self, sql: str, params):
         if params:
-            return self.raw.execute(translate(sql), [_clean(value) for value in params])
-        return self.raw.execute(translate(sql, False))
+            return self.raw.execute(placeholders(sql), [_clean(value) for value in params])
+        return self.raw.execute(sql)
 
     def set_trace_callback(self, callback) -> None:
         """Call `callback(sql)` with every statement as Store wrote it (tests count statements this way)."""
@@ -206,17 +205,15 @@ class PostgresStore(Store):
 
     BACKEND = "postgresql"
     shared = True
-    FAST_PATH = False  # always the full transaction: several hosts write, and each statement is a round trip
-    IDS_FROM_SEQUENCE = True
-    BEGIN_WRITE = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)  # one round trip
+    BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"  # one round trip
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     errors = (psycopg.Error,)
-    _batch_errors = (StoreUnavailable, psycopg.errors.LockNotAvailable)
+    dialect = DIALECT
+    batch_errors = (StoreUnavailable, psycopg.errors.LockNotAvailable)
 
     def __init__(self, path: str):
         self.path = path.strip()
         self._conninfo = self.path
-        self._identity = None
         self._idle: list[Connection] = []  # connections of threads that have finished, for the next ones
         self._idle_lock = threading.RLock()
         self._init_state()
@@ -393,21 +390,16 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------ ids
 
-    def _batch_state(self, conn: Connection, hashes: list[str], now: float) -> _BatchState:
-        """The profile version and the earlier acceptances of `hashes`; ids are taken from the sequences per run."""
-        version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
-        earlier = _earlier(conn.execute(_earlier_sql(len(hashes)), (*hashes, now - DUPLICATE_WINDOW_SECONDS))
-                           .fetchall()) if hashes else {}
-        return _BatchState(version, earlier, None, None)
-
-    def _reserve_ids(self, conn: Connection, count: int) -> tuple[int, int]:
-        """Take `count` ids from each sequence at once (the write lock is held, so they are consecutive)."""
-        return conn.execute(
-            "SELECT setval(pg_get_serial_sequence('messages', 'id'), "
-            "nextval(pg_get_serial_sequence('messages', 'id')) + ? - 1) - ?, "
-            "setval(pg_get_serial_sequence('deliveries', 'id'), "
-            "nextval(pg_get_serial_sequence('deliveries', 'id')) + ? - 1) - ?",
-            (count, count, count, count)).fetchone()
+    def _reserve_ids(self, conn: Connection, messages: int, deliveries: int) -> tuple[int, int]:
+        """Take the ids from each sequence at once (the write lock is held, so they are consecutive): the ids
+        just before them."""
+        def take(table: str, count: int) -> int:
+            if not count:
+                return 0  # none is used
+            return conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                f"nextval(pg_get_serial_sequence('{table}', 'id')) + ? - 1) - ?",
+                                (count, count)).fetchone()[0]
+        return take("messages", messages), take("deliveries", deliveries)
 
     def _after_copy(self, conn: Connection, table: str) -> None:
         """Rows were copied with their ids: the table's sequence goes on after the highest."""
