@@ -836,6 +836,80 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
     assert path.read_text().startswith("these are my notes")
 
 
+# ---------------------------------------------------------------- the two schemas
+
+PG_ONLY_TABLES = {"schema_version"}  # PostgreSQL's count of migrations; SQLite's is PRAGMA user_version
+
+
+def schema_of(target: str) -> dict:
+    """Tables with their columns (name, NOT NULL) in order, primary keys, unique constraints and named indexes
+    (name, columns) of the store at `target`, as its database reports them after every migration."""
+    if target.startswith("postgresql://"):
+        columns = raw_query(target, "SELECT table_name, column_name, is_nullable = 'NO' FROM information_schema.columns "
+                                    "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position")
+        keys = raw_query(target, """
+            SELECT t.relname, i.relname, ix.indisprimary, ix.indisunique,
+                   EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid),
+                   array_agg(a.attname::text ORDER BY k.n)
+            FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+            JOIN pg_namespace ns ON ns.oid = t.relnamespace
+            CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n)
+            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+            WHERE ns.nspname = 'public' GROUP BY 1, 2, 3, 4, 5""")
+        primary = {(table, tuple(cols)) for table, _, is_pk, _, _, cols in keys if is_pk}
+        unique = {(table, tuple(cols)) for table, _, is_pk, is_unique, constraint, cols in keys
+                  if is_unique and constraint and not is_pk}
+        named = {(table, name, tuple(cols)) for table, name, _, _, constraint, cols in keys if not constraint}
+    else:
+        conn = sqlite3.connect(target)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+                                             "'sqlite_%' ORDER BY name")]
+        columns, primary, unique, named = [], set(), set(), set()
+        for table in tables:
+            info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk
+            columns += [(table, name, bool(notnull or pk)) for _, name, _, notnull, _, pk in info]
+            primary.add((table, tuple(c[1] for c in sorted(info, key=lambda c: c[5]) if c[5])))
+            for _, index, _, origin, _ in conn.execute(f"PRAGMA index_list({table})"):
+                cols = tuple(r[2] for r in conn.execute(f"PRAGMA index_info({index})"))
+                if origin == "u":
+                    unique.add((table, cols))
+                elif origin == "c":
+                    named.add((table, index, cols))
+        conn.close()
+    by_table: dict[str, list] = {}
+    for table, column, not_null in columns:
+        if table not in PG_ONLY_TABLES:
+            by_table.setdefault(table, []).append((column, not_null))
+    return {"columns": by_table, "primary keys": primary, "unique": unique, "indexes": named}
+
+
+@pytest.fixture
+def both_schemas(db_path, pg_cluster):
+    def read() -> tuple[dict, dict]:
+        url = pg_cluster.new_database()
+        open_store(db_path).close()
+        open_store(url).close()
+        return schema_of(db_path), schema_of(url)
+    return read
+
+
+def test_both_backends_have_the_same_tables_columns_and_indexes(both_schemas):
+    sqlite_schema, pg_schema = both_schemas()
+    assert sqlite_schema["columns"] and sqlite_schema["indexes"]
+    for part in sqlite_schema:
+        assert sqlite_schema[part] == pg_schema[part], part
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_column_added_to_one_backend_only_is_a_difference(both_schemas, monkeypatch, backend):
+    """The comparison above, shown to fail when a migration is added to one backend's list only."""
+    module, name = (sqlite_module, "MIGRATIONS") if backend == "sqlite" else (pg_module, "PG_MIGRATIONS")
+    monkeypatch.setattr(module, name, [*getattr(module, name), "ALTER TABLE messages ADD COLUMN note TEXT"])
+    sqlite_schema, pg_schema = both_schemas()
+    assert sqlite_schema["columns"]["messages"] != pg_schema["columns"]["messages"]
+    assert sqlite_schema["indexes"] == pg_schema["indexes"]
+
+
 # ---------------------------------------------------------------- PostgreSQL only
 
 def test_postgresql_connections_of_finished_threads_serve_the_next_ones(pg_cluster):

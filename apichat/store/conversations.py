@@ -41,18 +41,23 @@ class Conversations(Core):
         return dict(conn.execute("SELECT * FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
                                  (profile, contact_id, int(conv_id))).fetchone())
 
-    def _conversation_of(self, conn, profile: str, contact: str, conv_id: int | None) -> int:
-        """The id of the conversation a webhook belongs to, created if new; without a usable `conv_id`, the
-        contact's latest conversation (or its conversation 0)."""
-        if conv_id is None:
-            found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? "
-                                 "ORDER BY id DESC LIMIT 1", (profile, contact)).fetchone()
-            if found:
-                return found[0]
-            conv_id = 0
-        found = conn.execute("SELECT id FROM conversations WHERE profile = ? AND contact_id = ? AND conv_id = ?",
-                             (profile, contact, conv_id)).fetchone()
-        return found[0] if found else self._ensure_conversation(conn, profile, contact, conv_id)["id"]
+    def _conversations_of(self, conn, places: set[tuple[str, str, int | None]]) -> dict[tuple, int]:
+        """The ids of the conversations webhooks belong to (profile, contact, conv_id), in one look-up, those not
+        there yet created; without a usable conv_id, the contact's latest conversation (or its conversation 0)."""
+        found: dict[tuple, int] = {}
+        numbered = sorted(place for place in places if place[2] is not None)
+        if numbered:
+            rows = conn.execute("SELECT id, profile, contact_id, conv_id FROM conversations WHERE (profile, "
+                                f"contact_id, conv_id) IN (VALUES {', '.join(['(?, ?, ?)'] * len(numbered))})",
+                                [value for place in numbered for value in place])
+            found = {(profile, contact, conv_id): id_ for id_, profile, contact, conv_id in rows}
+        for place in places - found.keys():
+            profile, contact, conv_id = place
+            latest = None if conv_id is not None else conn.execute(
+                "SELECT id FROM conversations WHERE profile = ? AND contact_id = ? ORDER BY id DESC LIMIT 1",
+                (profile, contact)).fetchone()
+            found[place] = latest[0] if latest else self._ensure_conversation(conn, profile, contact, conv_id or 0)["id"]
+        return found
 
     def get_conversation(self, conversation: int) -> dict | None:
         return self._row("SELECT * FROM conversations WHERE id = ?", (conversation,))

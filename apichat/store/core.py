@@ -121,8 +121,9 @@ class Core:
     def _begin_failed(self, conn) -> None:
         """BEGIN failed: end whatever it left open."""
 
-    def _reserve_ids(self, conn, messages: int, deliveries: int) -> tuple[int, int]:
-        """The ids just before `messages` free message ids and `deliveries` free delivery ids (write lock held)."""
+    def _batch_start(self, conn, messages: int, deliveries: int) -> tuple[int, int, int]:
+        """In a write transaction: the profile version, and the ids just before at least `messages` free message
+        ids and `deliveries` free delivery ids, in one statement."""
         raise NotImplementedError
 
     # ------------------------------------------------------------ connections

@@ -135,24 +135,25 @@ class Deliveries(Conversations):
         return self._submit(Webhook(row, incoming, profiles_version))
 
     def _write_batch(self, conn, items: list[Webhook]) -> list[Written | StaleProfiles]:
-        """`items` in order, in the open transaction: a fixed handful of statements whatever their number
-        (the profile version, the earlier copies of their bodies, the ids, one INSERT per table), and one
-        look-up per new message's conversation."""
-        version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
+        """`items` in order, in the open transaction, in a fixed handful of statements whatever their number:
+        the profile version and the ids, the earlier copies of their bodies, their conversations, one INSERT
+        per table (each statement lets the GIL go, and under load each release is a thread switch)."""
+        version, last_message, last_delivery = self._batch_start(conn, sum(1 for item in items if item.message),
+                                                                 len(items))
         self._saw_profiles(version)
         # verified against older profiles: not written, and the caller verifies it again (the rest is unaffected)
         stale = {index for index, item in enumerate(items)
                  if item.message is not None and item.profiles_version not in (None, version)}
-        written = [item for index, item in enumerate(items) if index not in stale]
-        hashes = sorted({item.delivery.body_sha256 for item in written if item.message})
+        accepted = [item for index, item in enumerate(items) if item.message and index not in stale]
         earlier: dict[tuple[str, str], int] = {}  # (body SHA-256, profile) -> the message its copies point to
-        if hashes:
+        if accepted:
+            hashes = sorted({item.delivery.body_sha256 for item in accepted})
             rows = conn.execute(earlier_sql(len(hashes)), (*hashes, core.now() - DUPLICATE_WINDOW_SECONDS))
             earlier = {(sha, profile): message for _, sha, profile, message in sorted(tuple(r) for r in rows)}
-        new = {(item.delivery.body_sha256, item.delivery.profile) for item in written if item.message} - set(earlier)
-        last_message, last_delivery = self._reserve_ids(conn, len(new), len(written))
+        conversations = self._conversations_of(conn, {
+            (item.delivery.profile, item.message.contact, item.message.conv_id) for item in accepted
+            if (item.delivery.body_sha256, item.delivery.profile) not in earlier})
         messages, deliveries, results = [], [], []
-        conversations: dict[tuple[str, str, int | None], int] = {}
         now = core.now()
         for index, item in enumerate(items):
             row, message = item.delivery, item.message
@@ -170,11 +171,9 @@ class Deliveries(Conversations):
                                    earlier[key]))
             else:
                 last_message += 1
-                place = (row.profile, message.contact, message.conv_id)
-                if place not in conversations:
-                    conversations[place] = self._conversation_of(conn, *place)
-                messages.append((last_message, conversations[place], message.author, message.kind, message.text,
-                                 message.data, message.raw, conversations[place], last_delivery, now, now))
+                conversation = conversations[(row.profile, message.contact, message.conv_id)]
+                messages.append((last_message, conversation, message.author, message.kind, message.text,
+                                 message.data, message.raw, conversation, last_delivery, now, now))
                 deliveries.append((last_delivery, *row, last_message))
                 earlier[key] = last_message
                 results.append(Written("accepted", last_delivery, last_message))

@@ -32,6 +32,7 @@ from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
 from .base import Store
 from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .notify import Listener
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
 WRITE_LOCK = 0x61706963686174
@@ -146,58 +147,6 @@ class Connection:
             _INHERITED.append(self)
         else:
             self.raw.close()
-
-
-class Listener(threading.Thread):
-    """One LISTEN connection per process: counts the notifications of each conversation and wakes the
-    readers waiting on it. Lost, it reconnects by itself; meanwhile readers fall back to looking every
-    WAIT_STEP_SECONDS, and every count moves on reconnection (anything may have happened meanwhile)."""
-
-    def __init__(self, conninfo: str):
-        super().__init__(name="store-listener", daemon=True)
-        self.conninfo = conninfo
-        self.changed = threading.Condition()
-        self.counts: dict[int, int] = {}
-        self.epoch = 0  # moves on every (re)connection
-        self.listening = threading.Event()
-        self.received = 0
-
-    def mark(self, conversation: int) -> tuple[int, int]:
-        with self.changed:
-            return self.epoch, self.counts.get(conversation, 0)
-
-    def wait(self, conversation: int, mark: tuple[int, int], seconds: float) -> None:
-        with self.changed:
-            self.changed.wait_for(lambda: (self.epoch, self.counts.get(conversation, 0)) != mark, seconds)
-
-    def run(self) -> None:
-        pause = 0.1
-        while True:
-            try:
-                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10,
-                                     application_name="apichat-listener") as conn:
-                    conn.execute("LISTEN apichat_messages")
-                    with self.changed:
-                        self.epoch += 1
-                        self.changed.notify_all()
-                    self.listening.set()
-                    pause = 0.1
-                    for note in conn.notifies():
-                        with self.changed:
-                            self.received += 1
-                            try:
-                                conversation = int(note.payload)
-                            except ValueError:
-                                continue
-                            if len(self.counts) > 100_000:
-                                self.counts.clear()
-                                self.epoch += 1
-                            self.counts[conversation] = self.counts.get(conversation, 0) + 1
-                            self.changed.notify_all()
-            except Exception:  # noqa: BLE001 - the server went away: readers poll until it is back
-                self.listening.clear()
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)
 
 
 class PostgresStore(Store):
@@ -375,31 +324,21 @@ class PostgresStore(Store):
         return "ok" if orphans == 0 else f"{orphans} rows name a message or conversation that does not exist"
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
         with self._idle_lock:
             idle, self._idle = self._idle, []
         for spare in idle:
             spare.close()
-        with self._write_lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+        super().close()
 
     # ------------------------------------------------------------ ids
 
-    def _reserve_ids(self, conn: Connection, messages: int, deliveries: int) -> tuple[int, int]:
-        """Take the ids from each sequence at once (the write lock is held, so they are consecutive): the ids
-        just before them."""
-        def take(table: str, count: int) -> int:
-            if not count:
-                return 0  # none is used
-            return conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                f"nextval(pg_get_serial_sequence('{table}', 'id')) + ? - 1) - ?",
-                                (count, count)).fetchone()[0]
-        return take("messages", messages), take("deliveries", deliveries)
+    def _batch_start(self, conn: Connection, messages: int, deliveries: int) -> tuple[int, int, int]:
+        """Ids taken from each sequence at once (the write lock is held, so they are consecutive; those a batch
+        does not use, for a duplicate, are a gap)."""
+        take = "setval(pg_get_serial_sequence('{0}', 'id'), nextval(pg_get_serial_sequence('{0}', 'id')) + ? - 1) - ?"
+        messages, deliveries = max(messages, 1), max(deliveries, 1)  # a sequence cannot go back to 0
+        return conn.execute(f"SELECT version, {take.format('messages')}, {take.format('deliveries')} FROM "
+                            "profile_version", (messages, messages, deliveries, deliveries)).fetchone()
 
     def _after_copy(self, conn: Connection, table: str) -> None:
         """Rows were copied with their ids: the table's sequence goes on after the highest."""

@@ -111,10 +111,10 @@ class SQLiteStore(Store):
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
-    def _reserve_ids(self, conn, messages: int, deliveries: int) -> tuple[int, int]:
-        """The last ids: the next ones are free while this transaction holds the file's write lock."""
-        return conn.execute("SELECT (SELECT COALESCE(MAX(id), 0) FROM messages), "
-                            "(SELECT COALESCE(MAX(id), 0) FROM deliveries)").fetchone()
+    def _batch_start(self, conn, messages: int, deliveries: int) -> tuple[int, int, int]:
+        """The ids after the last ones are free while this transaction holds the file's write lock."""
+        return conn.execute("SELECT version, (SELECT COALESCE(MAX(id), 0) FROM messages), "
+                            "(SELECT COALESCE(MAX(id), 0) FROM deliveries) FROM profile_version").fetchone()
 
     # ------------------------------------------------------------ the file's identity
 
