@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TEXT_CAP_CHARS = 64 * 1024
@@ -71,6 +71,16 @@ class Dialect:
     request_search: str  # the same over requests
 
 
+@dataclass(eq=False)
+class _Job:
+    """A write waiting for the group commit: its result, and the moment its caller is woken (with the result,
+    or to write the next batch)."""
+
+    item: Any
+    future: Future = field(default_factory=Future)
+    turn: threading.Event = field(default_factory=threading.Event)
+
+
 class Core:
     """Connections (one per thread, plus the writer's), write transactions and the group commit."""
 
@@ -94,10 +104,10 @@ class Core:
         self._writer = None
         self._trace: Callable[[str], None] | None = None
         # Webhooks and refused deliveries are group-committed (`_submit`): whatever is queued goes in one
-        # transaction, written by whichever waiting caller holds _batch_lock.
-        self._queue: list[tuple[Any, Future]] = []
+        # transaction, written by one of the waiting callers (the leader).
+        self._queue: list[_Job] = []
         self._queue_lock = threading.Lock()
-        self._batch_lock = threading.Lock()
+        self._leading = False
         self._pid = os.getpid()
 
     # ------------------------------------------------------------ what a backend provides
@@ -230,36 +240,61 @@ class Core:
     def _submit(self, item) -> Any:
         """Queue `item` and return its result once the transaction that holds it committed (or raise its error).
 
-        Group commit without a thread of its own: whichever waiting caller holds the batch lock writes everything
-        queued in one transaction (`_write_batch`), its own item among them, and sets each item's Future; a
-        caller whose item was written meanwhile finds its Future done and returns. So throughput rises with
-        concurrency instead of convoying on one transaction per webhook.
+        Group commit without a thread of its own: the caller that finds nobody writing leads, and writes
+        whatever is queued (its own item among them) in one transaction; callers arriving meanwhile queue, and
+        each waits for its own job's turn. The leader sets every job's Future and wakes its caller, then hands
+        the lead to the oldest job still queued, whose caller wakes to write the next batch. So the next batch
+        never waits for the callers of the last one to be scheduled, and no writer thread takes the GIL back
+        from the request threads.
         """
         if self._writing == threading.get_ident():
             raise RuntimeError("webhooks and deliveries are written in a batch of their own: not inside write()")
-        if self._pid != os.getpid():  # a forked child: the parent's queue and its holders are not ours
-            self._queue, self._queue_lock, self._batch_lock, self._pid = [], threading.Lock(), threading.Lock(), \
-                os.getpid()
-        future: Future = Future()
+        job = _Job(item)
         with self._queue_lock:
-            self._queue.append((item, future))
-        with self._batch_lock:
-            if not future.done():
-                self._commit_queued()
-        return future.result()
+            if self._pid != os.getpid():  # a forked child: the parent's queue and its leader are not ours
+                self._queue, self._leading, self._pid = [], False, os.getpid()
+            self._queue.append(job)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            try:
+                job.turn.wait()
+            except BaseException:  # interrupted (a signal): leave the queue, or pass the lead on if it came
+                with self._queue_lock:
+                    handed = job.turn.is_set() and not job.future.done()
+                    if not handed and job in self._queue:
+                        self._queue.remove(job)
+                if handed:
+                    self._lead()
+                raise
+            lead = not job.future.done()  # woken to write the next batch, not with its result
+        if lead:
+            self._lead()
+        return job.future.result()
 
     def queued_writes(self) -> int:
         """How many webhooks and refused deliveries wait for the group commit now."""
         return len(self._queue)
 
+    def _lead(self) -> None:
+        """Write one batch of what is queued, then hand the lead to the oldest job left (or to nobody)."""
+        try:
+            self._commit_queued()
+        finally:
+            with self._queue_lock:
+                if self._queue:
+                    self._queue[0].turn.set()
+                else:
+                    self._leading = False
+
     def _commit_queued(self) -> None:
         """Write everything queued in one transaction; if that fails, each alone, so only a bad one fails."""
-        batch: list[tuple[Any, Future]] = []
+        batch: list[_Job] = []
         try:
             with self._holding_write_lock():
                 with self._queue_lock:  # cut under the write lock: whatever arrived while it was waited for joins
                     batch, self._queue = self._queue, []
-                items = [item for item, _ in batch]
+                items = [job.item for job in batch]
                 try:
                     with self._transaction(check_first=False, track_profiles=False) as conn:
                         outcomes = self._write_batch(conn, items)
@@ -268,15 +303,16 @@ class Core:
                         outcomes = [exc] * len(items)  # and each try would wait its own timeout
                     else:
                         outcomes = [self._write_alone(item) for item in items]
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            for job, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
+                    job.future.set_exception(outcome)
                 else:
-                    future.set_result(outcome)
+                    job.future.set_result(outcome)
         finally:  # never leave a waiting caller without an answer
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(RuntimeError("the store write was interrupted"))
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(RuntimeError("the store write was interrupted"))
+                job.turn.set()
 
     def _write_alone(self, item) -> Any:
         try:
