@@ -31,7 +31,7 @@ from pathlib import Path
 
 from apichat.processes import clean_env, free_port
 from apichat.signing import sign
-from apichat.store import Store
+from apichat.store import open_store
 from bench.receiver import Server
 
 KEY = "fuzz-verify-key-0b7e41"
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         receiver.stop()
     log = receiver.log_path.read_text(errors="replace")
 
-    store = Store(str(folder / "console.db"))
+    store = open_store(str(folder / "console.db"))
     accepted = {d["body_sha256"] for d in store.list_deliveries(outcome="accepted", limit=1_000_000)}
     outcomes = Counter({o: store.count_deliveries(o) for o in ("accepted", "duplicate", "rejected", "handshake")})
     integrity = store.integrity_check()

@@ -32,7 +32,7 @@ import requests
 from apichat.payloads import parse_bot_message
 from apichat.processes import ChildError, ChildProcess, clean_env, free_port
 from apichat.signing import sign
-from apichat.store import Store
+from apichat.store import Store, open_store
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         try:
             page, _ = open_chat(browser, url)  # first visit: connects the sandbox, creates the persona
             page.close()
-            db = Store(db_path)
+            db = open_store(db_path)
             wait(lambda: db.list_conversations("sandbox"), 30, "the first conversation")
             latencies = measure_latency(browser, url, receiver, db, args.messages)
             replies = measure_after_send(browser, url, db, args.messages)

@@ -19,14 +19,15 @@ temporary SQLite file.
 Per row: req/s bare, req/s receiver, ratio (and its lowest and highest of the rounds: at each level bare and
 receiver take turns `--rounds` times, and the median round counts, since this 2-core machine's rate moves by
 10 % from one run to the next), p50/p99 latency of the receiver, server CPU per request, and loss (2xx
-answered vs rows stored). Targets (README, Benchmarks): ratio >= 0.8 at 32 connections (floor 0.6), the receiver's
-rate at 32 connections >= its rate at 1, p99 <= 100 ms at 32 connections, loss 0. Exits 1 when the floor,
-the rising rate or loss is missed.
+answered vs rows stored). The floor (docs/benchmarks-receiver.md): ratio >= 0.5 at 32 connections, the
+receiver's rate not falling as connections rise (no level below 0.9 x a level with fewer connections: the
+machine's own spread), p99 <= 50 ms at 32 connections, loss 0. Exits 1 when any of them is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import os
@@ -45,11 +46,11 @@ import requests
 from apichat.processes import ChildError, ChildProcess, clean_env, free_port, tree_cpu_seconds
 from apichat.redact import masked_url
 from apichat.signing import sign
-from apichat.store import Store
+from apichat.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-verify-key"
-TARGET_RATIO, FLOOR_RATIO, TARGET_P99_MS = 0.8, 0.6, 100.0
+FLOOR_RATIO, FLOOR_P99_MS, SPREAD = 0.5, 50.0, 0.9
 LUA = Path(__file__).with_name("wrk_post.lua")
 
 
@@ -213,7 +214,7 @@ def combined(runs: list[Run]) -> Run:
 
 
 def stored(db: Path | str) -> int:
-    store = Store(str(db))
+    store = open_store(str(db))
     try:
         return store.count_deliveries("accepted")
     finally:
@@ -332,12 +333,14 @@ def main(argv: list[str] | None = None) -> int:
             base, got, ratio = by_c[32]
             if ratio < FLOOR_RATIO:
                 failures.append(f"{name}: ratio {ratio:.2f} at 32 connections is below the floor {FLOOR_RATIO}")
-            elif ratio < TARGET_RATIO:
-                print(f"note: ratio {ratio:.2f} at 32 connections is above the floor, below the target {TARGET_RATIO}")
-            if got.p99_ms > TARGET_P99_MS:
-                print(f"note: p99 {got.p99_ms:.0f} ms at 32 connections is above the target {TARGET_P99_MS:.0f} ms")
-            if 1 in by_c and got.rate < by_c[1][1].rate:
-                failures.append(f"{name}: {got.rate:.0f} req/s at 32 connections is below {by_c[1][1].rate:.0f} at 1")
+            if got.p99_ms > FLOOR_P99_MS:
+                failures.append(f"{name}: p99 {got.p99_ms:.0f} ms at 32 connections is above {FLOOR_P99_MS:.0f} ms")
+        levels = sorted(by_c)
+        for fewer, more in itertools.pairwise(levels):
+            best = max(by_c[c][1].rate for c in levels if c <= fewer)
+            if by_c[more][1].rate < SPREAD * best:
+                failures.append(f"{name}: {by_c[more][1].rate:.0f} req/s at {more} connections fell below "
+                                f"{best:.0f} at fewer")
     print()
     if failures or args.keep:
         print("RESULT:", "TARGET MISSED: " + "; ".join(failures) if failures else "targets met",

@@ -26,7 +26,7 @@ import requests
 from apichat.processes import ChildError, ChildProcess, clean_env, free_port
 from apichat.redact import masked_url
 from apichat.signing import sign
-from apichat.store import Store
+from apichat.store import open_store
 
 KEY = "bench-team-live-key"
 
@@ -38,7 +38,7 @@ def quantile(values: list[float], q: float) -> float:
 
 def run_mode(mode: str, url: str, db: str, count: int, conv_id: int) -> tuple[list[float], list[float]]:
     """(post → seen, post → 200) in seconds for `count` webhooks, the reader using `mode`."""
-    reader_store = Store(db)
+    reader_store = open_store(db)
     seen_at: dict[str, float] = {}
     stop = threading.Event()
     ready = threading.Event()
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True, help="a postgresql:// URL (the database must exist)")
     parser.add_argument("--count", type=int, default=30, help="webhooks per mode (default %(default)s)")
     args = parser.parse_args(argv)
-    store = Store(args.db)
+    store = open_store(args.db)
     if not store.shared:
         parser.error("--db must be a postgresql:// URL: on SQLite there is nothing to be notified by")
     folder = Path(tempfile.mkdtemp(prefix="apichat-team-live-"))

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from apichat.config import Settings, load_settings
 from apichat.profiles import ensure_env_profile
-from apichat.store import Store, StoreUnavailable
+from apichat.store import Store, StoreUnavailable, open_store
 
 from . import media, webhook
 
@@ -26,7 +26,7 @@ log = logging.getLogger("receiver")
 def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
     """The receiver app: settings from the environment, overridden by `config`."""
     settings = config if isinstance(config, Settings) else load_settings().replace(**dict(config or {}))
-    store = store or Store(settings.db_path)
+    store = store or open_store(settings.db_path)
     ensure_env_profile(store, settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1  # the webhook route refuses the extra byte

@@ -163,12 +163,12 @@ def page_store(tmp_path, monkeypatch):
     """
     import streamlit as st
 
-    from apichat.store import Store
+    from apichat.store import open_store
 
     monkeypatch.setenv("APICHAT_DB", str(tmp_path / "console.db"))
     monkeypatch.setenv("APICHAT_MEDIA_DIR", str(tmp_path / "media"))
     st.cache_resource.clear()
-    db = Store(str(tmp_path / "console.db"))
+    db = open_store(str(tmp_path / "console.db"))
     db.save_profile("p1")
     db.set_default_profile("p1")
     yield db

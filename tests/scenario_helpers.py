@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from apichat.payloads import parse_bot_message
 from apichat.scenarios import Runner, RunResult, parse_scenario
-from apichat.store import Store
+from apichat.store import Store, open_store
 from sandbox import bot
 from sandbox.delivery import php_json
 
@@ -52,7 +52,7 @@ def run(store: Store, text: str, deliver=None, **options) -> RunResult:
 
 def scenario_store() -> Iterator[Store]:
     """An in-memory store with a profile `p` (for a fixture)."""
-    s = Store(":memory:")
+    s = open_store(":memory:")
     s.save_profile("p", bot_url="http://bot.invalid/api/apichat/x", flow_key="k")
     yield s
     s.close()

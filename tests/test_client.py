@@ -16,7 +16,7 @@ from requests.structures import CaseInsensitiveDict
 from apichat import client as client_module
 from apichat.client import BotClient, PartnerClient, UChatError
 from apichat.payloads import text_payload
-from apichat.store import Store
+from apichat.store import open_store
 from sandbox import create_app
 from tests.conftest import free_port
 from tests.test_sandbox import WebhookServer
@@ -112,7 +112,7 @@ def sandbox(tmp_path):
 
 @pytest.fixture
 def store():
-    return Store(":memory:")
+    return open_store(":memory:")
 
 
 @pytest.fixture

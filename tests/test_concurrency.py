@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 import requests
 
 from apichat import signing
-from apichat.store import Store
+from apichat.store import Store, open_store
 
 from .conftest import free_port, process_env, wait_until
 
@@ -54,7 +54,7 @@ class Session(threading.Thread):
 
     def run(self) -> None:
         try:
-            store = Store(self.db)
+            store = open_store(self.db)
             last_delivery = 0
             while not self.done.is_set():
                 last_delivery = self.poll(store, last_delivery)
@@ -118,7 +118,7 @@ def test_sessions_polling_while_the_receiver_writes(start_process, tmp_path, sto
     assert "database is locked" not in receiver.output() and "Traceback" not in receiver.output()
     assert len(answers) == SENDERS * PER_SENDER
 
-    store = Store(db)
+    store = open_store(db)
     accepted = [json.loads(bytes(d["body"]))["marker"]
                 for d in store.list_deliveries(outcome="accepted", limit=100_000)]
     assert sorted(accepted) == sorted(answers)  # every 2xx stored, once

@@ -10,7 +10,7 @@ import pytest
 from apichat import outbox, processes, profiles, services, transcript
 from apichat.config import load_settings
 from apichat.payloads import parse_bot_message
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import free_port, other_program, process_env, wait_until
 
 
@@ -20,7 +20,7 @@ def running(tmp_path, start_process):
     receiver_port, sandbox_port = free_port(), free_port()
     env = process_env(tmp_path, APICHAT_RECEIVER_PORT=str(receiver_port), APICHAT_SANDBOX_PORT=str(sandbox_port))
     settings = load_settings(env)
-    db = Store(settings.db_path)
+    db = open_store(settings.db_path)
     start_process(["-m", "receiver"], env, settings.receiver_url)
     start_process(["-m", "sandbox", "--state", str(tmp_path / "sandbox.json")], env, settings.sandbox_url)
     return settings, db
@@ -70,7 +70,7 @@ def test_a_refused_send_is_failed_with_uchats_message(running):
 
 
 def test_prepare_rejects_what_cannot_be_sent(tmp_path):
-    db = Store(str(tmp_path / "c.db"))
+    db = open_store(str(tmp_path / "c.db"))
     contact = db.save_contact("c", "C")
     conv = db.ensure_conversation("p", "c", 1)
     with pytest.raises(ValueError, match="empty"):
@@ -83,7 +83,7 @@ def test_prepare_rejects_what_cannot_be_sent(tmp_path):
 
 
 def test_transcripts_keep_raw_payloads_and_read_well(tmp_path):
-    db = Store(str(tmp_path / "c.db"))
+    db = open_store(str(tmp_path / "c.db"))
     contact = db.save_contact("c", "Ana")
     conv = db.ensure_conversation("p", "c", 5)
     outbox.prepare(db, conv, contact, "text", text="hi")
@@ -117,9 +117,9 @@ def test_a_receiver_of_another_store_is_not_reused(tmp_path, start_process):
     port = free_port()
     env = process_env(tmp_path, APICHAT_RECEIVER_PORT=str(port))
     start_process(["-m", "receiver"], env, f"http://127.0.0.1:{port}")
-    mine = Store(str(tmp_path / "mine.db"))
+    mine = open_store(str(tmp_path / "mine.db"))
     url = f"http://127.0.0.1:{port}"
-    theirs = Store(env["APICHAT_DB"]).store_id
+    theirs = open_store(env["APICHAT_DB"]).store_id
     assert processes.probe(url, "apichat-receiver", store_id=theirs) == "ours"
     status = services.ensure_service("receiver", "receiver", url, "apichat-receiver", [], env,
                                      str(tmp_path / "r.log"), store_id=mine.store_id)

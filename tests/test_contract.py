@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from apichat.client import BotClient, PartnerClient
-from apichat.store import Store
+from apichat.store import open_store
 from sandbox import create_app
 from sandbox.bot import COMMANDS
 from tests.conftest import free_port, process_env, wait_until
@@ -153,7 +153,7 @@ def test_every_reply_kind_reaches_a_real_receiver(tmp_path, start_process):
         f"http://127.0.0.1:{receiver_port}/webhook", "contract-verify-key")
     assert data["webhook_status"] == "verified"
     bot = BotClient(data["bot_url"], "sandbox-flow-key")
-    store = Store(str(tmp_path / "console.db"))
+    store = open_store(str(tmp_path / "console.db"))
     contact = {"id": "contract-contact", "name": "Casey Tester"}
     last = max((d["id"] for d in store.list_deliveries()), default=0)
 

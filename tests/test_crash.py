@@ -12,7 +12,7 @@ from collections import Counter
 import requests
 
 from apichat import signing
-from apichat.store import Store
+from apichat.store import open_store
 
 from .conftest import free_port, process_env, wait_until
 
@@ -65,7 +65,7 @@ class Load:
 
 def stored_markers(db: str) -> Counter:
     """How many accepted messages hold each marker, read from a fresh connection (after WAL recovery)."""
-    store = Store(db)
+    store = open_store(db)
     try:
         assert store.integrity_check() == "ok"
         found = Counter()

@@ -125,10 +125,10 @@ def test_coverage_from_a_run_kept_in_history(tmp_path):
     from apichat import outbox
     from apichat.explore import trace_run
     from apichat.payloads import parse_bot_message
-    from apichat.store import Store
+    from apichat.store import open_store
 
     m, _ = run(V1)
-    db = Store(str(tmp_path / "console.db"))
+    db = open_store(str(tmp_path / "console.db"))
     db.save_profile("p1")
     contact = db.save_contact("ana-1", "Ana Tester")
     conv = db.ensure_conversation("p1", "ana-1", 5)

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from apichat import inspection, signing
 from apichat.config import Settings
 from apichat.inspection.curl import _var
-from apichat.store import Store
+from apichat.store import open_store
 from receiver import create_app as receiver_app
 from sandbox import SandboxConfig
 from sandbox import create_app as sandbox_app
@@ -42,7 +42,7 @@ class Served:
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(str(tmp_path / "console.db"))
+    s = open_store(str(tmp_path / "console.db"))
     s.save_profile("p", verify_key=KEY)
     s.save_profile("q", verify_key="profile-q-key")
     yield s

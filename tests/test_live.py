@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apichat.store import Store
+from apichat.store import open_store
 from ui.live import (
     AFTER_REPLY_SECONDS,
     AFTER_SEND_SECONDS,
@@ -62,7 +62,7 @@ def test_never_slower_than_the_idle_setting():
 
 
 def test_in_team_mode_the_tail_waits_for_a_reply_only_while_one_is_expected(store_target):
-    db = Store(store_target)
+    db = open_store(store_target)
     conversation = db.ensure_conversation("p", "c1", 1)["id"]
     sent = db.add_contact_message(conversation, "text", "hi", {}, {})
     calls = []

@@ -167,7 +167,7 @@ def test_uchat_429_and_5xx_are_failures_with_the_reason_and_never_retried(tmp_pa
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from apichat.store import Store
+    from apichat.store import open_store
 
     answers, seen = itertools.cycle([(429, b'{"message":"Too many requests"}'),
                                      (503, b'{"message":"Service unavailable"}')]), []
@@ -188,7 +188,7 @@ def test_uchat_429_and_5xx_are_failures_with_the_reason_and_never_retried(tmp_pa
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), BotUrl)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    store = Store(str(tmp_path / "console.db"))
+    store = open_store(str(tmp_path / "console.db"))
     store.save_profile("busy", bot_url=f"http://127.0.0.1:{server.server_port}/api/apichat/x", flow_key="f")
     store.close()
     scenario = _write(tmp_path, "names.yaml", NAMES_THE_CONTACT)

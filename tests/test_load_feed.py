@@ -7,12 +7,12 @@ import pytest
 
 from apichat.load import stats
 from apichat.load.feed import Dispatcher, RateLimit, ThreadedStore
-from apichat.store import Store
+from apichat.store import open_store
 
 
 @pytest.fixture
 def threaded(tmp_path):
-    store = ThreadedStore(Store(str(tmp_path / "console.db")))
+    store = ThreadedStore(open_store(str(tmp_path / "console.db")))
     store.save_profile("p")
     yield store
     store.close()

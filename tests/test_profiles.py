@@ -8,7 +8,7 @@ import requests
 
 from apichat import profiles
 from apichat.config import load_settings
-from apichat.store import Store
+from apichat.store import Store, open_store
 from sandbox import create_app
 from tests.conftest import other_program
 from tests.test_client import SANDBOX, FlaskAdapter
@@ -17,7 +17,7 @@ from tests.test_sandbox import WebhookServer
 
 @pytest.fixture
 def store():
-    return Store(":memory:")
+    return open_store(":memory:")
 
 
 @pytest.fixture

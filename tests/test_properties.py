@@ -22,7 +22,7 @@ from apichat import signing
 from apichat.media import save_upload
 from apichat.payloads import BotMessage, parse_bot_message
 from apichat.scenarios import ScenarioError, load_scenario, parse_scenario
-from apichat.store import Store
+from apichat.store import open_store
 from receiver import create_app
 
 PROPERTY = settings(max_examples=150, deadline=None,
@@ -61,7 +61,7 @@ def no_surrogates(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def memory_store():
-    store = Store(":memory:")
+    store = open_store(":memory:")
     store.save_profile("main", verify_key=KEYS["main"])
     return store
 
@@ -148,7 +148,7 @@ class Receiver:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.store = Store(str(folder / "console.db"))
+        self.store = open_store(str(folder / "console.db"))
         for name, key in KEYS.items():
             self.store.save_profile(name, verify_key=key)
         self.store.set_default_profile("main")

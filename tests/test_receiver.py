@@ -16,7 +16,7 @@ import requests
 from apichat import media as media_module
 from apichat import signing
 from apichat.media import TOKEN_RE, UploadError, clean_filename, media_url, save_upload
-from apichat.store import Store
+from apichat.store import Store, open_store
 from receiver import create_app
 
 from .conftest import ROOT, free_port, process_env, wait_until
@@ -48,7 +48,7 @@ def reply(text: str = "Hello from the bot", **extra) -> dict:
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(str(tmp_path / "console.db"))
+    s = open_store(str(tmp_path / "console.db"))
     s.save_profile("main", verify_key=MAIN_KEY)
     s.save_profile("shop", verify_key=SHOP_KEY)
     s.set_default_profile("main")
@@ -319,7 +319,7 @@ def test_no_profile_at_all(tmp_path):
     app = create_app({"db_path": str(tmp_path / "empty.db"), "media_dir": str(tmp_path / "media")})
     response = app.test_client().post("/webhook", data=hub("anything"))
     assert response.status_code == 404
-    assert Store(str(tmp_path / "empty.db")).list_deliveries()[0]["reason"] == "no connection profile is set up yet"
+    assert open_store(str(tmp_path / "empty.db")).list_deliveries()[0]["reason"] == "no connection profile is set up yet"
 
 
 def test_env_verify_token_alone_makes_the_env_profile(tmp_path, monkeypatch):
@@ -330,7 +330,7 @@ def test_env_verify_token_alone_makes_the_env_profile(tmp_path, monkeypatch):
     assert client.post("/webhook/env", data=hub("from-the-env")).status_code == 200
     assert WebhookSender(client, "from-the-env").send(reply("env")).status_code == 200
     assert WebhookSender(client, "other").send(reply("env")).status_code == 401
-    store = Store(str(tmp_path / "env.db"))
+    store = open_store(str(tmp_path / "env.db"))
     assert store.default_profile()["name"] == "env" and store.list_conversations("env")[0]["last_text"] == "env"
 
 
@@ -340,9 +340,7 @@ def test_env_verify_token_alone_makes_the_env_profile(tmp_path, monkeypatch):
 def traced(store: Store) -> list[str]:
     """Every statement this thread's connection and the store's writer run from now on."""
     seen: list[str] = []
-    store.set_setting("opened", "the writer")  # the writer connection exists from here on
-    for conn in (store.conn, store._writer):
-        conn.set_trace_callback(seen.append)
+    store.trace(seen.append)
     return seen
 
 
@@ -354,18 +352,16 @@ def test_webhooks_read_no_profile_while_nothing_changed(client, store):
         assert sender.send(reply(f"number {i}")).status_code == 200
     assert WebhookSender(client, MAIN_KEY).send(reply("to the default profile")).status_code == 200
     assert not [s for s in statements if "FROM profiles" in s or "FROM settings" in s]
-    # while nothing else writes, a webhook is one statement (its trigger checks the profile version, the ids
-    # and the earlier copies of its body in the database: tests/test_store.py), no transaction around it;
-    # Python's trace repeats a statement for each statement of the trigger it fires
-    sent = [s for i, s in enumerate(statements) if i == 0 or statements[i - 1] != s]
-    assert len(sent) == 21 and all(s.startswith("INSERT INTO apichat_webhooks") for s in sent), sent[:3]
+    # each webhook is one transaction of its own (nothing else was waiting), its delivery and message inside
+    assert statements.count("BEGIN IMMEDIATE") == statements.count("COMMIT") == 21
+    assert sum(s.startswith("INSERT INTO deliveries") for s in statements) == 21
     assert len(messages(store)) == 22
 
 
 def test_a_key_changed_by_another_process_is_used_at_once(client, store, tmp_path):
     assert WebhookSender(client, MAIN_KEY, "/webhook/main").send(reply("before")).status_code == 200
     statements = traced(store)
-    Store(str(tmp_path / "console.db")).save_profile("main", verify_key="rotated-key")  # the console, elsewhere
+    open_store(str(tmp_path / "console.db")).save_profile("main", verify_key="rotated-key")  # the console, elsewhere
     # verified against the receiver's copy (the old key), refused by the writer as stale, then checked again
     old = WebhookSender(client, MAIN_KEY, "/webhook/main").send(reply("signed with the old key"))
     assert old.status_code == 401
@@ -378,7 +374,7 @@ def test_a_key_changed_by_another_process_is_used_at_once(client, store, tmp_pat
 
 
 def test_a_profile_added_or_made_default_elsewhere_is_found(client, store, tmp_path):
-    other = Store(str(tmp_path / "console.db"))
+    other = open_store(str(tmp_path / "console.db"))
     assert WebhookSender(client, "late-key", "/webhook/late").send(reply("too early")).status_code == 404
     other.save_profile("late", verify_key="late-key")
     assert WebhookSender(client, "late-key", "/webhook/late").send(reply("found")).status_code == 200
@@ -505,7 +501,7 @@ def test_real_process(start_process, tmp_path):
     answer = requests.post(f"{base}/webhook", data=raw, timeout=5,
                            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
-    store = Store(str(tmp_path / "console.db"))
+    store = open_store(str(tmp_path / "console.db"))
     assert store.list_conversations("env")[0]["last_text"] == "through waitress ✓"
 
     tampered = requests.post(f"{base}/webhook", data=raw.replace(b"waitress", b"tampered"), timeout=5,
@@ -557,7 +553,7 @@ def test_the_served_process_reads_chunked_bodies_refuses_bad_framing_and_never_r
     assert broken.startswith(b"HTTP/1.1 400") and b"proc-key-0123456789" not in broken, broken[:300]
 
     assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
-    store = Store(str(tmp_path / "console.db"))
+    store = open_store(str(tmp_path / "console.db"))
     assert [m["text"] for m in store.messages_since(store.list_conversations("env")[0]["id"], 0)] == ["sent in chunks"]
     assert [(d["outcome"], d["status_code"]) for d in store.list_deliveries()][0] == ("rejected", 400)
     log = proc.output()
@@ -662,10 +658,9 @@ def test_process_stays_up_under_bad_input(start_process, tmp_path):
 
 
 def test_a_handshake_is_stored_without_the_verification_token(tmp_path):
-    from apichat.store import Store
     from receiver import create_app
 
-    store = Store(str(tmp_path / "c.db"))
+    store = open_store(str(tmp_path / "c.db"))
     store.save_profile("p", verify_key="a-long-verification-token")
     client = create_app({"db_path": str(tmp_path / "c.db")}, store=store).test_client()
     answers = [client.post("/webhook/p", data={"hub_mode": "subscribe", "hub_challenge": "c1",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apichat.scenarios import batches as runs
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import ROOT
 
 GOOD = "name: Hello\nsteps:\n  - send: hi\n  - send: bye\n"
@@ -59,7 +59,7 @@ def test_pending_steps_are_those_not_yet_run():
 
 
 def test_a_batch_runs_in_the_background_and_keeps_its_runs(tree, tmp_path):
-    store = Store(str(tmp_path / "console.db"))
+    store = open_store(str(tmp_path / "console.db"))
     profile = store.save_profile("p1", verify_key="k", flow_key="f")  # no bot_url: the run cannot send
     loaded, _ = runs.load_chosen(["scenarios/a.yaml", "scenarios/sub/b.yml"], runs.available_files(tree), [])
     batches = runs.Batches()

@@ -11,7 +11,7 @@ import pytest
 from apichat import processes
 from apichat.payloads import parse_bot_message
 from apichat.schema import MIGRATIONS, PG_MIGRATIONS
-from apichat.store import Store, StoreUnavailable
+from apichat.store import Store, StoreUnavailable, open_store
 from apichat.store.copy import TABLES, row_counts
 
 from .conftest import ROOT
@@ -26,7 +26,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def filled(path: str) -> Store:
     """A SQLite store with a row in every table: profiles, a default, 3 conversations, webhooks, a refused
     delivery with bytes that are not UTF-8, a request, a scenario run and its result."""
-    store = Store(path)
+    store = open_store(path)
     store.save_profile("shop", verify_key="vk-1234", flow_key="fk-5678")
     store.set_default_profile("shop")
     store.save_contact("c1", "Ada", "ada@x.test", "+1")
@@ -62,7 +62,7 @@ def test_copy_moves_every_table_to_postgresql_and_verifies_the_counts(tmp_path, 
     assert {table: [str(counts[table])] * 2 for table in TABLES} == lines
     assert counts["messages"] == 121 and counts["deliveries"] == 121 and all(counts.values())
 
-    copied = Store(url)
+    copied = open_store(url)
     assert copied.profiles().default["name"] == "shop" and copied.get_profile("shop")["verify_key"] == "vk-1234"
     assert copied.store_id != source.store_id  # another store, which a console tells apart
     for conversation in source.list_conversations("shop"):
@@ -87,12 +87,12 @@ def test_copy_moves_every_table_to_postgresql_and_verifies_the_counts(tmp_path, 
 
     again = cli("copy", "--from", source_path, "--to", url)  # never merged into a store that holds data
     assert again.returncode == 1 and "is not empty" in again.stderr and PASSWORD not in again.stderr
-    assert row_counts(Store(url))["messages"] == counts["messages"] + 1
+    assert row_counts(open_store(url))["messages"] == counts["messages"] + 1
 
 
 def test_copy_back_to_sqlite_and_check_a_sqlite_store(tmp_path, pg_cluster):
     url = pg_cluster.new_database()
-    source = Store(url)
+    source = open_store(url)
     source.save_profile("p", verify_key="k")
     body = json.dumps({"sender_id": "c1", "conv_id": 5, "text": "hi"}).encode()
     source.accept_webhook(profile="p", route="/webhook/p", method="POST", headers={}, body=body,
@@ -115,7 +115,7 @@ def test_a_failed_copy_leaves_the_destination_empty(tmp_path, pg_cluster):
     done = cli("copy", "--from", source_path, "--to", url)
     assert done.returncode == 1
     assert "requests: a row among 1-1 cannot be stored" in done.stderr and "nothing was copied" in done.stderr
-    assert not any(row_counts(Store(url)).values())
+    assert not any(row_counts(open_store(url)).values())
 
 
 @pytest.mark.parametrize("case", ["unreachable", "wrong password", "no such database", "newer schema",
@@ -125,7 +125,7 @@ def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg
     notes.write_text("my notes, not a database\n" * 50)
     newer = pg_cluster.new_database() if case == "newer schema" else ""
     if newer:
-        with Store(newer).write() as conn:
+        with open_store(newer).write() as conn:
             conn.execute("UPDATE schema_version SET version = 99")
     other_app = pg_cluster.new_database() if case == "another application's tables" else ""
     if other_app:
@@ -150,4 +150,4 @@ def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg
     assert "hunter2" not in done.stderr and PASSWORD not in done.stderr
     if case in ("unreachable", "wrong password", "no such database"):
         with pytest.raises(StoreUnavailable, match="APICHAT_DB postgresql://"):
-            Store(target)
+            open_store(target)

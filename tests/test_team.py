@@ -13,7 +13,7 @@ from collections import Counter
 import requests
 
 from apichat import signing
-from apichat.store import Store
+from apichat.store import open_store
 from tests.pg import PASSWORD
 
 from .conftest import free_port, process_env, wait_until
@@ -71,7 +71,7 @@ def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start
     seen: list[int] = []
 
     def tail() -> None:  # the chat's live tail: messages of the conversation after the last id seen
-        store = Store(db)
+        store = open_store(db)
         conversation = None
         while True:
             finished = done.is_set()
@@ -97,7 +97,7 @@ def test_two_receivers_writing_one_conversation_lose_and_duplicate_nothing(start
     assert set(statuses) == {200}, statuses
     assert len(answered) == 240 and statuses[200] == 240 + 24
 
-    store = Store(db)
+    store = open_store(db)
     conversations = store.list_conversations("env")
     assert len(conversations) == 1  # both receivers found or made the same conversation
     messages = store.messages_since(conversations[0]["id"], 0, limit=100_000)
@@ -148,7 +148,7 @@ def test_postgresql_restarted_under_load_means_503_never_a_lost_2xx_and_the_rece
 
     statuses = Counter(status for _, status in answers)
     assert set(statuses) <= {200, 503}, statuses
-    store = Store(db)
+    store = open_store(db)
     stored = Counter(json.loads(bytes(d["body"]))["marker"]
                      for d in store.list_deliveries(outcome="accepted", limit=100_000))
     acknowledged = {marker for marker, status in answers if status == 200}
@@ -240,7 +240,7 @@ def test_a_load_test_spread_over_a_master_and_two_workers_sees_every_reply_throu
     sent = sum(int(row["Request Count"]) for row in steps.values())
     assert sent >= 12, rows
 
-    store = Store(db)
+    store = open_store(db)
     contacts = {c["contact_id"] for c in store.list_conversations("sandbox") if c["contact_id"].startswith("load-")}
     processes = {contact.rsplit("-", 1)[0] for contact in contacts}
     assert len(processes) == 2, contacts  # both workers' contacts talked, each through the one receiver

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apichat.processes import free_port
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import app_page
 
 from .pg import PASSWORD
@@ -32,7 +32,7 @@ def test_a_team_store_that_cannot_be_used_is_one_message_on_the_page(case, team_
                          "The team store cannot be used:** cannot reach the PostgreSQL server")
     else:
         url = pg_cluster.new_database()
-        with Store(url).write() as conn:
+        with open_store(url).write() as conn:
             conn.execute("UPDATE schema_version SET version = 99")
         expected = "The store is newer than this console:** "
     team_db(url)

@@ -8,13 +8,13 @@ import json
 import pytest
 
 from apichat.payloads import parse_bot_message
-from apichat.store import Store
+from apichat.store import Store, open_store
 from ui.thread import LIVE_WINDOW, Thread
 
 
 @pytest.fixture
 def store(tmp_path):
-    db = Store(str(tmp_path / "console.db"))
+    db = open_store(str(tmp_path / "console.db"))
     db.save_profile("p1")
     yield db
     db.close()

@@ -11,7 +11,7 @@ import streamlit as st
 from apichat import outbox, profiles
 from apichat.config import Settings, SettingsError, is_shared_store, load_settings
 from apichat.services import ServiceStatus, ensure_service
-from apichat.store import SchemaTooNew, Store, StoreUnavailable
+from apichat.store import SchemaTooNew, Store, StoreUnavailable, open_store
 from ui import login, safety
 
 STORE_PROBLEM = "_store_problem"  # set by a page or a live fragment that met a missing store, shown by app.py
@@ -81,7 +81,7 @@ def store() -> Store:
 
 @st.cache_resource(show_spinner=False)
 def _store() -> Store:
-    return Store(settings().db_path)
+    return open_store(settings().db_path)
 
 
 def _say_store_problem(message: str) -> NoReturn:

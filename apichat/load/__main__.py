@@ -26,7 +26,7 @@ from ..config import SettingsError, load_settings
 from ..processes import free_port
 from ..profiles import SANDBOX
 from ..scenarios import ScenarioError, TargetError, load_scenario, scenario_files, target_for
-from ..store import Store
+from ..store import open_store
 from .options import CONFIG_ENV, LoadError, UserConfig, check_safety, seconds, store_is_shared, think_range
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -51,7 +51,7 @@ def _known_profile(name: str | None, db: str) -> None:
         return
     if not Path(db).is_file():
         raise LoadError(f"no profile named {name!r}: there is no store at {db} (set APICHAT_DB)")
-    store = Store(db)
+    store = open_store(db)
     try:
         known = {p["name"]: p for p in store.list_profiles()}
     finally:

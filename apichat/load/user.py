@@ -32,7 +32,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 from .. import outbox
 from ..client import BotClient
 from ..scenarios import Runner, load_scenario, percentile
-from ..store import Store
+from ..store import open_store
 from .feed import Dispatcher, RateLimit, ThreadedStore
 from .options import CONFIG_ENV, CONTACT_PREFIX, UserConfig, misrouted
 
@@ -45,7 +45,7 @@ class _Process:
 
     def __init__(self, config: UserConfig):
         self.config = config
-        self.store = ThreadedStore(Store(config.db))
+        self.store = ThreadedStore(open_store(config.db))
         self.profile = self.store.get_profile(config.profile)
         if self.profile is None:
             raise RuntimeError(f"no profile {config.profile!r} in {config.db}")

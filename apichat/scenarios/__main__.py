@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..config import SettingsError, load_settings
-from ..store import Store
+from ..store import open_store
 from .model import Scenario
 from .nodes import ScenarioError, parse_duration
 from .parse import load_scenario, scenario_files
@@ -102,7 +102,7 @@ def _record(args) -> int:
     except SettingsError as exc:
         print(f"cannot record: {exc}", file=sys.stderr)
         return 2
-    store = Store(args.db or settings.db_path)
+    store = open_store(args.db or settings.db_path)
     try:
         text = record_conversation(store, args.conversation, args.name)
     except ValueError as exc:

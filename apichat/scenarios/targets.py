@@ -20,7 +20,7 @@ from .. import profiles
 from ..config import SettingsError, load_settings
 from ..processes import ChildError, ChildProcess, clean_env, free_port
 from ..services import ensure_service
-from ..store import Store
+from ..store import Store, open_store
 
 
 class TargetError(RuntimeError):
@@ -60,7 +60,7 @@ def sandbox_target(workdir: str | Path | None = None) -> Iterator[Target]:
             children[1].wait_healthy(settings.sandbox_url, "apichat-sandbox")
         except ChildError as exc:
             raise TargetError(str(exc)) from None
-        store = Store(settings.db_path)
+        store = open_store(settings.db_path)
         try:
             profile = profiles.connect_sandbox(store, settings)
         except Exception as exc:
@@ -83,7 +83,7 @@ def profile_target(name: str, env=None) -> Iterator[Target]:
         settings = load_settings(env)
     except SettingsError as exc:
         raise TargetError(str(exc)) from None
-    store = Store(settings.db_path)
+    store = open_store(settings.db_path)
     if name == "env" and not profiles.ensure_env_profile(store, settings):
         raise TargetError("--profile env needs UCHAT_BOT_URL and UCHAT_FLOW_KEY (or the partner variables)")
     children: list[ChildProcess] = []

@@ -19,7 +19,7 @@ import sys
 
 from ..config import SettingsError, is_shared_store, load_settings
 from ..redact import masked_url
-from . import Store, StoreUnavailable
+from . import SQLiteStore, Store, StoreUnavailable, open_store
 from .copy import TABLES, CopyError, copy_store, row_counts
 
 
@@ -31,12 +31,12 @@ def _open(target: str, *, must_exist: bool) -> Store:
     if must_exist and not is_shared_store(target) and not os.path.isfile(target):
         raise CannotOpen(f"there is no store at {os.path.abspath(target)}")
     try:
-        return Store(target)
+        return open_store(target)
     except StoreUnavailable as exc:
         raise CannotOpen(str(exc)) from None
     except RuntimeError as exc:  # a newer schema
         raise CannotOpen(str(exc)) from None
-    except Store.errors as exc:
+    except SQLiteStore.errors as exc:  # PostgreSQL's are StoreUnavailable
         raise CannotOpen(f"cannot open the store {masked_url(target)}: {' '.join(str(exc).split())}") from None
 
 

@@ -1,8 +1,9 @@
-"""The store on PostgreSQL (team mode): `Store("postgresql://...")` returns a PostgresStore.
+"""The store on PostgreSQL (team mode): `open_store("postgresql://...")` returns a PostgresStore.
 
 The SQL of `Store` is written once for both backends; this module holds what differs: connections
-(psycopg 3, one per thread as with SQLite, plus the writer's), `?` placeholders turned into `%s` and the
-few SQLite spellings into PostgreSQL's, the write lock, id reservation and migrations.
+(psycopg 3, one per thread as with SQLite, plus the writer's, speaking the `?` placeholders as psycopg's
+`%s`), the statements PostgreSQL spells its own way (`DIALECT`), the write lock, id reservation,
+migrations and the wait for new messages (LISTEN/NOTIFY).
 
 Rules that SQLite enforces by having one writer for the whole file hold here for every receiver and console
 on every host, because they are enforced in the database, not in process memory:
@@ -29,19 +30,19 @@ import psycopg
 
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
-from . import DUPLICATE_WINDOW_SECONDS, SchemaTooNew, Store, StoreUnavailable, _BatchState, _earlier, _earlier_sql
+from .base import Store
+from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .notify import Listener
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
 WRITE_LOCK = 0x61706963686174
 MIGRATION_LOCK = WRITE_LOCK + 1
 
-# SQLite spellings in Store's SQL, and PostgreSQL's for them
-_REWRITES = (
-    (re.compile(r"INDEXED BY \w+ "), ""),  # PostgreSQL's planner picks deliveries_by_hash itself
-    (re.compile(r"\bIFNULL\("), "COALESCE("),
-    (re.compile(r"\bMAX\(last_read_id, \?\)"), "GREATEST(last_read_id, ?)"),
-    (re.compile(r"\bCAST\(body AS TEXT\)"), "encode(body, 'escape')"),  # bytea as text, any bytes
-    (re.compile(r"\bLIKE\b"), "ILIKE"),  # SQLite's LIKE ignores ASCII case: the Inspector's search does on both
+DIALECT = Dialect(
+    mark_read="UPDATE conversations SET last_read_id = GREATEST(last_read_id, ?) WHERE id = ?",
+    # ILIKE: the Inspector's search ignores case on both backends (SQLite's LIKE does); bytea as text, any bytes
+    delivery_search="(encode(body, 'escape') ILIKE ? OR reason ILIKE ? OR route ILIKE ? OR headers ILIKE ?)",
+    request_search="(url ILIKE ? OR request_body ILIKE ? OR response_body ILIKE ? OR error ILIKE ?)",
 )
 
 # connections a forked child (gunicorn) inherited: never closed nor collected there, since closing one
@@ -50,11 +51,10 @@ _INHERITED: list = []
 
 
 @lru_cache(maxsize=2048)
-def translate(sql: str, with_params: bool = True) -> str:
-    """Store's SQL (SQLite's dialect, `?` placeholders) as psycopg runs it on PostgreSQL."""
-    for pattern, replacement in _REWRITES:
-        sql = pattern.sub(replacement, sql)
-    return sql.replace("%", "%%").replace("?", "%s") if with_params else sql
+def placeholders(sql: str) -> str:
+    """Store's SQL with psycopg's placeholders: `?` is `%s` (and a literal `%` is `%%`). Nothing else changes:
+    the statements spelled differently are named in DIALECT, and no statement holds a `?` of its own."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class Row(tuple):
@@ -131,8 +131,8 @@ class Connection:
 
     def _run(self, sql: str, params):
         if params:
-            return self.raw.execute(translate(sql), [_clean(value) for value in params])
-        return self.raw.execute(translate(sql, False))
+            return self.raw.execute(placeholders(sql), [_clean(value) for value in params])
+        return self.raw.execute(sql)
 
     def set_trace_callback(self, callback) -> None:
         """Call `callback(sql)` with every statement as Store wrote it (tests count statements this way)."""
@@ -149,74 +149,20 @@ class Connection:
             self.raw.close()
 
 
-class Listener(threading.Thread):
-    """One LISTEN connection per process: counts the notifications of each conversation and wakes the
-    readers waiting on it. Lost, it reconnects by itself; meanwhile readers fall back to looking every
-    WAIT_STEP_SECONDS, and every count moves on reconnection (anything may have happened meanwhile)."""
-
-    def __init__(self, conninfo: str):
-        super().__init__(name="store-listener", daemon=True)
-        self.conninfo = conninfo
-        self.changed = threading.Condition()
-        self.counts: dict[int, int] = {}
-        self.epoch = 0  # moves on every (re)connection
-        self.listening = threading.Event()
-        self.received = 0
-
-    def mark(self, conversation: int) -> tuple[int, int]:
-        with self.changed:
-            return self.epoch, self.counts.get(conversation, 0)
-
-    def wait(self, conversation: int, mark: tuple[int, int], seconds: float) -> None:
-        with self.changed:
-            self.changed.wait_for(lambda: (self.epoch, self.counts.get(conversation, 0)) != mark, seconds)
-
-    def run(self) -> None:
-        pause = 0.1
-        while True:
-            try:
-                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10,
-                                     application_name="apichat-listener") as conn:
-                    conn.execute("LISTEN apichat_messages")
-                    with self.changed:
-                        self.epoch += 1
-                        self.changed.notify_all()
-                    self.listening.set()
-                    pause = 0.1
-                    for note in conn.notifies():
-                        with self.changed:
-                            self.received += 1
-                            try:
-                                conversation = int(note.payload)
-                            except ValueError:
-                                continue
-                            if len(self.counts) > 100_000:
-                                self.counts.clear()
-                                self.epoch += 1
-                            self.counts[conversation] = self.counts.get(conversation, 0) + 1
-                            self.changed.notify_all()
-            except Exception:  # noqa: BLE001 - the server went away: readers poll until it is back
-                self.listening.clear()
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)
-
-
 class PostgresStore(Store):
     """The console's store in a PostgreSQL database, shared by receivers and consoles on several hosts."""
 
     BACKEND = "postgresql"
     shared = True
-    FAST_PATH = False  # always the full transaction: several hosts write, and each statement is a round trip
-    IDS_FROM_SEQUENCE = True
-    BEGIN_WRITE = (f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})",)  # one round trip
+    BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"  # one round trip
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     errors = (psycopg.Error,)
-    _batch_errors = (StoreUnavailable, psycopg.errors.LockNotAvailable)
+    dialect = DIALECT
+    batch_errors = (StoreUnavailable, psycopg.errors.LockNotAvailable)
 
     def __init__(self, path: str):
         self.path = path.strip()
         self._conninfo = self.path
-        self._identity = None
         self._idle: list[Connection] = []  # connections of threads that have finished, for the next ones
         self._idle_lock = threading.RLock()
         self._init_state()
@@ -378,36 +324,21 @@ class PostgresStore(Store):
         return "ok" if orphans == 0 else f"{orphans} rows name a message or conversation that does not exist"
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
         with self._idle_lock:
             idle, self._idle = self._idle, []
         for spare in idle:
             spare.close()
-        with self._write_lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+        super().close()
 
     # ------------------------------------------------------------ ids
 
-    def _batch_state(self, conn: Connection, hashes: list[str], now: float) -> _BatchState:
-        """The profile version and the earlier acceptances of `hashes`; ids are taken from the sequences per run."""
-        version = conn.execute("SELECT version FROM profile_version").fetchone()[0]
-        earlier = _earlier(conn.execute(_earlier_sql(len(hashes)), (*hashes, now - DUPLICATE_WINDOW_SECONDS))
-                           .fetchall()) if hashes else {}
-        return _BatchState(version, earlier, None, None)
-
-    def _reserve_ids(self, conn: Connection, count: int) -> tuple[int, int]:
-        """Take `count` ids from each sequence at once (the write lock is held, so they are consecutive)."""
-        return conn.execute(
-            "SELECT setval(pg_get_serial_sequence('messages', 'id'), "
-            "nextval(pg_get_serial_sequence('messages', 'id')) + ? - 1) - ?, "
-            "setval(pg_get_serial_sequence('deliveries', 'id'), "
-            "nextval(pg_get_serial_sequence('deliveries', 'id')) + ? - 1) - ?",
-            (count, count, count, count)).fetchone()
+    def _batch_start(self, conn: Connection, messages: int, deliveries: int) -> tuple[int, int, int]:
+        """Ids taken from each sequence at once (the write lock is held, so they are consecutive; those a batch
+        does not use, for a duplicate, are a gap)."""
+        take = "setval(pg_get_serial_sequence('{0}', 'id'), nextval(pg_get_serial_sequence('{0}', 'id')) + ? - 1) - ?"
+        messages, deliveries = max(messages, 1), max(deliveries, 1)  # a sequence cannot go back to 0
+        return conn.execute(f"SELECT version, {take.format('messages')}, {take.format('deliveries')} FROM "
+                            "profile_version", (messages, messages, deliveries, deliveries)).fetchone()
 
     def _after_copy(self, conn: Connection, table: str) -> None:
         """Rows were copied with their ids: the table's sequence goes on after the highest."""

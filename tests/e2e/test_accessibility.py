@@ -9,7 +9,7 @@ import secrets
 import requests
 from playwright.sync_api import expect
 
-from apichat.store import Store
+from apichat.store import Store, open_store
 from tests.conftest import ROOT
 from tests.e2e.axe import audit, explain
 from tests.e2e.chat_helpers import MESSAGE, bot_message_with, new_conversation, send
@@ -36,7 +36,7 @@ def quick_replies(console, store: Store, contact: str, conv_id: int, text: str) 
 
 
 def test_axe_finds_nothing_serious_of_ours_in_a_chat_with_every_kind_of_message(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     conv_id = new_conversation(page)
     for text in ("hi", "cards", "image", "audio", "video", "file", "agent", "unknown", "links", "xss"):
         send(page, text)
@@ -68,7 +68,7 @@ def test_axe_finds_nothing_serious_of_ours_in_a_chat_with_every_kind_of_message(
 
 
 def test_axe_finds_nothing_serious_of_ours_on_connect_inspector_and_scenarios(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     profile = store.get_profile("sandbox")
     contact = f"axe-{secrets.token_hex(3)}"
     body = {"sender_id": contact, "conv_id": 77, "text": "signed with the wrong key", "type": "text"}

@@ -143,10 +143,10 @@ def test_bot_html_script_and_javascript_links_stay_inert(page, console):
 
 
 def test_a_failed_send_shows_uchat_error_and_retry_sends_it(page, console):
-    from apichat.store import Store
+    from apichat.store import open_store
 
     new_conversation(page)
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     good_key = store.get_profile("sandbox")["flow_key"]
     store.save_profile("sandbox", flow_key="wrong-flow-key")
     try:

@@ -6,7 +6,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import wait_until
 
 TIMEOUT = 20_000
@@ -51,7 +51,7 @@ def result(page):
 
 def test_set_get_remove_webhook_on_a_hand_made_profile(page, console):
     name = f"qa-{secrets.token_hex(3)}"
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     open_connect(page)
     new_profile(page, console, name)
     expect(fields(page).get_by_label("Partner API key", exact=True)).to_have_attribute("type", "password")
@@ -93,7 +93,7 @@ def test_set_get_remove_webhook_on_a_hand_made_profile(page, console):
 
 def test_a_failed_handshake_shows_why_and_a_profile_is_deleted_after_asking(page, console):
     name = f"qa-{secrets.token_hex(3)}"
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     open_connect(page)
     new_profile(page, console, name)
     page.get_by_text("Custom URL", exact=True).click()

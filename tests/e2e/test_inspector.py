@@ -10,7 +10,7 @@ import secrets
 import requests
 from playwright.sync_api import expect
 
-from apichat.store import Store
+from apichat.store import Store, open_store
 from tests.conftest import wait_until
 from tests.e2e.chat_helpers import new_conversation, send
 from tests.e2e.conftest import idle
@@ -91,7 +91,7 @@ def deliveries_for(store: Store, contact: str) -> list[dict]:
 
 
 def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     sandbox_profile(store)
     contact = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Persona").input_value().split(" · ")[-1]
     first_id = max([0, *(d["id"] for d in store.list_deliveries(limit=1))])
@@ -141,7 +141,7 @@ def test_a_badly_signed_reply_is_rejected_with_why_and_never_reaches_the_chat(pa
 
 
 def test_replay_turns_an_accepted_delivery_into_a_duplicate_not_a_second_message(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     profile = sandbox_profile(store)
     contact = f"qa-replay-{secrets.token_hex(3)}"
     body = {"content": "help", "message_type": "incoming", "event": "message_created", "conversation_id": 7,

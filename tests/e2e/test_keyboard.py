@@ -8,7 +8,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import wait_until
 from tests.e2e.chat_helpers import MESSAGE, bot_message_with, conversation_id
 from tests.e2e.keyboard import composer, expect_focus, post_signed, tab_to, type_and_send
@@ -60,7 +60,7 @@ def test_keys_typed_then_left_with_tab_reach_uchat_on_a_new_profile(browser, con
         page.keyboard.press("Enter")
 
         expect(result(page)).to_contain_text("Webhook set and verified", timeout=TIMEOUT)
-        saved = Store(console.db_path).get_profile(name)
+        saved = open_store(console.db_path).get_profile(name)
         assert (saved["workspace_id"], saved["partner_key"], saved["flow_key"]) == (
             f"ws-{name}", "sandbox-partner-key", "sandbox-flow-key")
         assert saved["webhook_status"] == "verified" and saved["bot_url"]
@@ -74,7 +74,7 @@ def test_a_key_typed_over_then_left_with_tab_reaches_uchat_on_an_existing_profil
     """A profile saved with a wrong partner key, in a browser that has used the console already: the right key,
     typed over the old one and left with Tab, is the one Set webhook stores and sends."""
     name = f"kb-{secrets.token_hex(3)}"
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     store.save_profile(name, base_url=console.sandbox_url, workspace_id=f"ws-{name}", partner_key="an-old-key",
                        flow_key="sandbox-flow-key", verify_key="kb-verification-key")
     store.set_setting(f"connect.webhook_mode.{name}", "local")
@@ -119,7 +119,7 @@ def announced(page) -> list[str]:
 
 
 def test_chat_from_the_keyboard_send_buttons_cards_quick_replies_and_raw_json(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     profile = store.get_profile("sandbox")
     conv_id = new_conversation_by_keyboard(page)
     contact = store.get_setting("persona")
@@ -175,7 +175,7 @@ def test_chat_from_the_keyboard_send_buttons_cards_quick_replies_and_raw_json(pa
 
 
 def test_chat_from_the_keyboard_retry_a_failed_send_switch_persona_and_conversation(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     sidebar = page.get_by_test_id("stSidebar")
     contact = store.get_setting("persona")
     earlier = new_conversation_by_keyboard(page)
@@ -228,7 +228,7 @@ def test_chat_from_the_keyboard_retry_a_failed_send_switch_persona_and_conversat
 # ---------------------------------------------------------------- the inspector and scenarios
 
 def test_inspector_from_the_keyboard_pick_a_rejected_delivery_and_replay_it(page, console):
-    store = Store(console.db_path)
+    store = open_store(console.db_path)
     profile = store.get_profile("sandbox")
     contact = f"kb-{secrets.token_hex(3)}"
     body = {"sender_id": contact, "conv_id": 4242, "text": "Signed with a key that is no longer the profile's",

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from apichat import signing
 from apichat.processes import probe
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import ROOT, wait_until
 from tests.e2e.conftest import Console
 from tests.sockets import listening, loopback
@@ -132,7 +132,7 @@ def test_a_store_deleted_under_a_running_console_gives_one_message_a_503_and_com
         tab.goto(console.url)
         tab.wait_for_selector(CHAT_BOX, timeout=60_000)
         expect(tab.get_by_text("webhook verified")).to_be_visible(timeout=30_000)
-        reader = Store(console.db_path)
+        reader = open_store(console.db_path)
         key = reader.get_profile("sandbox")["verify_key"]
         reader.close()
 

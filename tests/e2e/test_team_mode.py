@@ -8,7 +8,7 @@ import json
 import requests
 
 from apichat import signing
-from apichat.store import Store
+from apichat.store import open_store
 from tests.conftest import ROOT, free_port, process_env
 from tests.e2e.chat_helpers import bot_message_with, conversation_id, new_conversation, send
 from tests.e2e.conftest import Console
@@ -32,7 +32,7 @@ def test_a_console_on_postgresql_shows_replies_stored_by_any_receiver(browser, p
         other = f"http://127.0.0.1:{port}"
         start_process(["-m", "receiver"], process_env(tmp_path, APICHAT_DB=url, APICHAT_RECEIVER_PORT=str(port)),
                       url=other, name="receiver-b")
-        store = Store(url)
+        store = open_store(url)
         contact = next(c["contact_id"] for c in store.list_conversations("sandbox") if c["conv_id"] == conv)
         body = json.dumps({"sender_id": contact, "conv_id": conv, "type": "text",
                            "text": "An agent answering from the other host"}).encode()
