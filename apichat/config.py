@@ -1,4 +1,4 @@
-"""Settings from the environment, with the defaults in the README's environment table."""
+"""Settings from the environment, with the defaults in docs/configuration.md."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def ensure_service(name: str, module: str, url: str, service: str, args: list[st
                              f"at {url}; stop it, or give this console another port")
     if state == "foreign":
         return ServiceStatus(name, url, "foreign", f"{url} is taken by another program; "
-                             f"free the port or choose another one (see README, environment variables)")
+                             f"free the port or choose another one (see docs/configuration.md)")
     child = ChildProcess(["-m", module, *args], env, log_path, tied=True)
     try:
         child.wait_healthy(url, service, wait_seconds, store_id=store_id)

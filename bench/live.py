@@ -12,7 +12,7 @@ free ports with a temp store, opens it in headless Chromium, then:
    Streamlit server's CPU time per idle poll with each thread open (from /proc, over 10 s).
 3. types `--messages` messages as the contact; the demo bot echoes each, and the echo is timed the same
    way (the chat polls fast while a reply is expected).
-Targets (README, Benchmarks): any webhook median ≤ 1 s, p95 ≤ 1.5 s; a reply that follows a send median ≤ 0.4 s,
+Targets (docs/benchmarks.md): any webhook median ≤ 1 s, p95 ≤ 1.5 s; a reply that follows a send median ≤ 0.4 s,
 p95 ≤ 0.8 s; an idle poll costs what a bare fragment costs; a 5,000-message thread stays responsive.
 """
 

@@ -1,9 +1,8 @@
 """The receiver's HTTP server: gunicorn's gthread workers (one for SQLite, N for a shared PostgreSQL store).
 
 Why gunicorn and not waitress: under concurrent webhooks, waitress's one event-loop thread shares the GIL
-with the request threads and the store's writer, and the receiver's rate fell as connections rose (on the
-2-core reference machine: 1,098 req/s at 1 connection, 865 at 32, 274 at 64, at 4 ms of CPU per request).
-gunicorn's gthread worker held it (1,058 / 1,124 / 1,081): see README, "Receiver under load".
+with the request threads and the store's writer, and the receiver's rate falls as connections rise; gunicorn's
+gthread worker holds it (`python -m bench.receiver --waitress` measures both; docs/benchmarks-receiver.md).
 
 The listening socket is bound here, before gunicorn starts, so a port in use is one readable line and the
 address is never raced; gunicorn's arbiter is handed it. Each worker builds its own app after the

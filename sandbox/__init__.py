@@ -34,7 +34,7 @@ BODY_CAP = 64 * 1024
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """How one sandbox runs; `from_env` gives the defaults in the README's environment table."""
+    """How one sandbox runs; `from_env` gives the defaults in docs/configuration.md."""
 
     port: int = 8503
     state_path: str = "data/sandbox.json"

@@ -1,4 +1,4 @@
-"""Settings: the README's defaults, every variable read, bad values refused with a message that names them."""
+"""Settings: the defaults of docs/configuration.md, every variable read, bad values refused with a message that names them."""
 
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ def ui_host_notice(declared: str | None, address: str | None) -> str | None:
     return (f"`APICHAT_UI_HOST` is {code(declared)}, but Streamlit listens on {code(address or '*')}: Streamlit "
             f"takes its address only from its own options, so start it with "
             f"`streamlit run app.py --server.address \"$APICHAT_UI_HOST\"` — and note that an address other "
-            f"than loopback is refused unless `APICHAT_UI_PASSWORD` is set (README, Security notes).")
+            f"than loopback is refused unless `APICHAT_UI_PASSWORD` is set (docs/security.md).")
 
 
 def store_problem(exc: StoreUnavailable) -> str:
