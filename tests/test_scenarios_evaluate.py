@@ -202,3 +202,12 @@ def test_a_failure_keeps_everything_history_shows():
 ])
 def test_a_reply_summary_is_its_kind_privacy_and_the_start_of_its_text(body, summary):
     assert reply_summary(reply(body, 1)) == summary
+
+
+def test_a_row_whose_parsed_form_is_unreadable_is_checked_as_an_empty_reply():
+    broken = {"id": 9, "kind": "text", "author": "bot", "data": "{not json", "raw": "{not json", "created_at": 0.0}
+    step = parse_scenario("steps:\n  - send: hi\n    expect: {text: Hi, buttons: [A]}\n", "m.yaml").steps[0]
+    assert [rows(f) for f in evaluate(step, [broken])] == [[("text", '"Hi"', '""'), ("buttons", '["A"]', "none")]]
+    step = parse_scenario("steps:\n  - send: hi\n    expect: {text: {not: {contains: x}}}\n", "m.yaml").steps[0]
+    assert evaluate(step, [broken]) == []
+    assert reply_summary(broken) == "text"
