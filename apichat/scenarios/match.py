@@ -53,7 +53,7 @@ class TextMatch:
             parts.append(f"ends with {quote(self.ends_with)}")
         if self.negate is not None:
             parts.append(f"not ({self.negate})")
-        return " and ".join(parts) or "anything"
+        return " and ".join(parts)
 
 
 @dataclass

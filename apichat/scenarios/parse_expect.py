@@ -178,7 +178,7 @@ def expectations(node: yaml.Node) -> list[Expectation]:
         if isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "not":
             inner = _matcher(item.value[0][1], "not")
             inner.line = line_of(item)
-            inner.source = nodes.value_of(item)
+            inner.source = nodes.value_of(item.value[0][1])  # "no reply like {private: true}", not "like {not: …}"
             out.append(Expectation(inner, absent=True))
         elif isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "lint":
             out.append(Expectation(_matcher(item, "expect"), each=True))  # every reply of the step
