@@ -106,7 +106,6 @@ def constant_time_equal(given: str, expected: str) -> bool:
     as its raw code unit, so it can never equal a key, which is valid text.
     """
     def digest(value: str) -> bytes:
-        raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
-        return hashlib.sha256(raw).digest()
+        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
 
     return hmac.compare_digest(digest(given), digest(expected))

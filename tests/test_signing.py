@@ -158,3 +158,52 @@ def test_diagnose_says_why():
     assert "re-serialized" in signing.diagnose(reserialized, good, key)
     assert "surrounding whitespace" in signing.diagnose(body + b"\n", good, key)
     assert "wrong key" in signing.diagnose(body, signing.sign(b"other", key), key)
+
+
+_BODY = b'{"url":"https:\\/\\/x.test\\/a","text":"caf\\u00e9"}'
+_KEY = "k3y"
+_GOOD = signing.sign(_BODY, _KEY)
+
+
+@pytest.mark.parametrize(("body", "header", "key", "others", "reason"), [
+    (_BODY, None, _KEY, None, "no X-Hub-Signature-256 header"),
+    (_BODY, "", _KEY, None, "no X-Hub-Signature-256 header"),
+    (_BODY, " \t", _KEY, None, "no X-Hub-Signature-256 header"),
+    (_BODY, _GOOD, "", None, "the profile has no verification key to check the signature with"),
+    (_BODY, "sha1=" + "a" * 40, _KEY, None, "signature uses sha1=, expected sha256= (HMAC-SHA256)"),
+    (_BODY, "SHA1=" + "a" * 40, _KEY, None, "signature uses sha1=, expected sha256= (HMAC-SHA256)"),
+    (_BODY, "sha256=" + "A" * 44, _KEY, None, "signature looks base64-encoded, expected sha256=<64 hex digits>"),
+    (_BODY, "sha256=abc=", _KEY, None, "signature looks base64-encoded, expected sha256=<64 hex digits>"),
+    (_BODY, "sha256=xyz", _KEY, None,
+     "signature header is malformed (expected sha256=<64 hex digits>, got 10 chars)"),
+    (_BODY, "sha256 = x y z", _KEY, None,
+     "signature header is malformed (expected sha256=<64 hex digits>, got 10 chars)"),
+    (_BODY, _GOOD, _KEY, None, "signature is valid"),
+    (_BODY, signing.sign(_BODY, "shop-key"), _KEY, {"blank": "", "me": _KEY, "shop": "shop-key"},
+     "signed with the verification key of profile 'shop', not this profile's key"),
+    (b" " + _BODY + b"\n", _GOOD, _KEY, None, "body was altered in transit after signing (surrounding whitespace changed)"),
+    (_BODY.replace(b"\\/", b"/"), _GOOD, _KEY, None,
+     "body was altered in transit after signing (escaped slashes \\/ turned into /)"),
+    (b'{"u":"a\\/b"}', signing.sign(b'{"u":"a/b"}', _KEY), _KEY, None,
+     "body was altered in transit after signing (escaped slashes \\/ added)"),
+    (json.dumps(json.loads(_BODY), ensure_ascii=False).encode(), _GOOD, _KEY, None,
+     "body was altered in transit after signing (JSON re-serialized: the sender's \\/ and \\uXXXX escapes were rewritten)"),
+    (_BODY, signing.sign(b"other", _KEY), _KEY, {"me": _KEY},
+     "wrong key or body altered after signing (HMAC does not match this profile's verification key)"),
+    (b"not json", signing.sign(b"other", _KEY), _KEY, None,
+     "wrong key or body altered after signing (HMAC does not match this profile's verification key)"),
+])
+def test_diagnose_names_each_reason(body, header, key, others, reason):
+    assert signing.diagnose(body, header, key, others) == reason
+
+
+def test_diagnose_accepts_text_bodies():
+    assert signing.diagnose(_BODY.decode(), _GOOD, _KEY) == "signature is valid"
+
+
+@pytest.mark.parametrize(("given", "expected", "equal"), [
+    ("token", "token", True), ("token", "tokem", False), ("tok", "token", False), ("", "", True),
+    ("caf\u00e9", "caf\u00e9", True), ("\ud800", "\ud800", True), ("\ud800", "?", False), ("\ud800", "", False),
+])
+def test_constant_time_equal_compares_any_text(given, expected, equal):
+    assert signing.constant_time_equal(given, expected) is equal
