@@ -176,6 +176,8 @@ _GOOD = signing.sign(_BODY, _KEY)
     (_BODY, "sha256=abc=", _KEY, None, "signature looks base64-encoded, expected sha256=<64 hex digits>"),
     (_BODY, "sha256=xyz", _KEY, None,
      "signature header is malformed (expected sha256=<64 hex digits>, got 10 chars)"),
+    (_BODY, "xyz", _KEY, None, "signature header is malformed (expected sha256=<64 hex digits>, got 3 chars)"),
+    (_BODY, "A" * 44, _KEY, None, "signature looks base64-encoded, expected sha256=<64 hex digits>"),
     (_BODY, "sha256 = x y z", _KEY, None,
      "signature header is malformed (expected sha256=<64 hex digits>, got 10 chars)"),
     (_BODY, _GOOD, _KEY, None, "signature is valid"),
