@@ -114,4 +114,8 @@ def masked_url(url: str) -> str:
         netloc = f"{user}:{'•' * 6}@{host}" if colon else f"{user}@{host}"
     query = "&".join(f"{k}={'•' * 6 if k.lower() == 'password' else quote(v, safe='/:,')}"
                      for k, v in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    masked = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if not netloc and text.startswith(f"{parts.scheme}://") and not masked.startswith(f"{parts.scheme}://"):
+        # urlunsplit drops an empty host's `//` (postgresql:///db: a socket), which changes what the URL means
+        masked = f"{parts.scheme}://{masked[len(parts.scheme) + 1:]}"
+    return masked
