@@ -59,16 +59,11 @@ def redact(value, placeholder: str | None = None):
     return value
 
 
-def _mentions_a_secret(text: str) -> bool:
-    lower = text.lower()
-    return any(name in lower for name in SECRET_FIELDS)
-
-
 def masked_body(text: str) -> str:
     """A JSON body as it may be stored: verification keys masked; anything else (or nothing to mask) unchanged."""
-    if not text or not _mentions_a_secret(text):
+    if not text:
         return text
-    try:
+    try:  # always parsed: a key name may be spelt with JSON escapes ("verify\u005ftoken")
         data = json.loads(text)
     except ValueError:
         return text
@@ -78,10 +73,11 @@ def masked_body(text: str) -> str:
 
 def redact_text(text: str) -> str:
     """A form-encoded body (a handshake) with its hub_verify_token masked; other text unchanged."""
-    if "=" not in text or not _mentions_a_secret(text):
+    if "=" not in text:
         return text
     pairs = parse_qsl(text, keep_blank_values=True)
-    if not pairs:
+    # decided by the decoded names (verify%5Ftoken is verify_token); text without one comes back as it was
+    if not any(k.lower() in SECRET_FIELDS for k, _ in pairs):
         return text
     return "&".join(f"{k}={mask(v) if k.lower() in SECRET_FIELDS else v}" for k, v in pairs)
 

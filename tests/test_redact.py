@@ -7,6 +7,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from apichat import redact as redact_module
 from apichat.redact import (
     SECRET_FIELDS,
     mask,
@@ -68,3 +69,17 @@ def test_form_and_raw_handshakes_lose_the_token_in_every_encoding():
         cleaned = without_token(raw.replace(quote_plus(KEY + " é").encode(), quote_plus(token).encode()), token)
         assert token.encode() not in cleaned and quote_plus(token).encode() not in cleaned
         assert mask(token).encode() in cleaned
+
+
+def test_masked_url_keeps_the_empty_host_of_a_socket_url():
+    assert redact_module.masked_url("postgresql:///db?password=hunter2") == "postgresql:///db?password=••••••"
+
+
+def test_masked_body_masks_a_key_name_written_with_json_escapes():
+    masked = redact_module.masked_body('{"verify\\u005ftoken":"hunter2secret"}')
+    assert "hunter2secret" not in masked
+
+
+def test_redact_text_masks_a_percent_encoded_key_name_and_leaves_other_text_byte_for_byte():
+    assert "hunter2secret" not in redact_module.redact_text("verify%5Ftoken=hunter2secret&x=1")
+    assert redact_module.redact_text("a=%7E&b=c+d") == "a=%7E&b=c+d"
