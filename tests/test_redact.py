@@ -83,3 +83,26 @@ def test_masked_body_masks_a_key_name_written_with_json_escapes():
 def test_redact_text_masks_a_percent_encoded_key_name_and_leaves_other_text_byte_for_byte():
     assert "hunter2secret" not in redact_module.redact_text("verify%5Ftoken=hunter2secret&x=1")
     assert redact_module.redact_text("a=%7E&b=c+d") == "a=%7E&b=c+d"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://u:pw@h:5432/db", "postgresql://u:••••••@h:5432/db"),
+    ("postgresql://u@h/db", "postgresql://u@h/db"),
+    ("postgresql://h/db?sslmode=require", "postgresql://h/db?sslmode=require"),
+    ("postgresql://h/db?Password=x&sslmode=a b", "postgresql://h/db?Password=••••••&sslmode=a%20b"),
+    ("postgresql://h/db?password=x#frag", "postgresql://h/db?password=••••••#frag"),
+    ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+    ("postgresql://u:p@[::1/db", "postgresql://(an address that cannot be read)"),
+])
+def test_masked_url_hides_only_the_password(url, shown):
+    assert redact_module.masked_url(url) == shown
+
+
+@pytest.mark.parametrize(("raw", "token", "kept"), [
+    (b"hub.verify_token=abcd", "abcd", b"hub.verify_token=" + "••••".encode()),
+    (b"x=abc", "abc", b"x=abc"),
+    (b"t=a+b%26cd", "a b&cd", b"t=" + "••••••".encode()),
+    (b"t=a%20b%26cd", "a b&cd", b"t=" + "••••••".encode()),
+])
+def test_without_token_masks_every_encoding_of_the_token(raw, token, kept):
+    assert redact_module.without_token(raw, token) == kept
