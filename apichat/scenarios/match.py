@@ -33,10 +33,17 @@ class TextMatch:
     similar_to: str | None = None
     at_least: float = DEFAULT_SIMILARITY
 
-    def scores(self, value: str, measure: Measure | None = None) -> list[Score]:
-        """The similarity of `value` to each `similar_to` here (this one's first, then those under `not`)."""
-        found = [(measure or similarity.score)(self.similar_to, value or "")] if self.similar_to is not None else []
-        return found + (self.negate.scores(value, measure) if self.negate is not None else [])
+    def similarities(self, value: str, measure: Measure | None = None, what: str = "similarity") -> list[tuple]:
+        """(what, its threshold, the score) of `value` against each `similar_to` here, those under `not` after:
+        the rows a failure shows beside the text, e.g. ("similarity", "at least 0.60", 0.42 (lexical))."""
+        found = []
+        if self.similar_to is not None:
+            score = (measure or similarity.score)(self.similar_to, value or "")
+            bound = "at least" if what.count("not.") % 2 == 0 else "below"
+            found.append((what, f"{bound} {_figure(self.at_least)}", shown_score(score, self.at_least)))
+        if self.negate is not None:
+            found += self.negate.similarities(value, measure, f"not.{what}")
+        return found
 
     def ok(self, value: str, measure: Measure | None = None) -> bool:
         value = value or ""

@@ -13,7 +13,7 @@ from ..ai import AIError, Checks
 from ..ai.judge import NOT_CONFIGURED
 from ..payloads import MEDIA_KINDS
 from ..rows import data_of
-from .match import CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch, shown_score
+from .match import CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
 from .nodes import quote
 
 NO_CHECKS = Checks()  # the offline similarity and no judge: what a check gets when a runner gives nothing
@@ -57,14 +57,6 @@ def judged_text(data: dict) -> str:
     return "\n".join(lines).strip()
 
 
-def _shown_text(text: str, match: TextMatch, checks: Checks) -> str:
-    """The arrived column of a text: quoted, with its similarity when the expectation has a similar_to."""
-    scores = match.scores(text, checks.similarity)
-    if not scores:
-        return quote(text)
-    return quote(text) + " — " + ", ".join(shown_score(s, match.at_least) for s in scores)
-
-
 @dataclass
 class Matcher:
     """What one reply must look like; every key given must hold."""
@@ -96,7 +88,9 @@ class Matcher:
         if self.private is not None and bool(data.get("private")) != self.private:
             out.append(Mismatch("private", str(self.private).lower(), str(bool(data.get("private"))).lower()))
         if self.text is not None and not self.text.ok(data.get("text", ""), checks.similarity):
-            out.append(Mismatch("text", str(self.text), _shown_text(data.get("text", ""), self.text, checks)))
+            out.append(Mismatch("text", str(self.text), quote(data.get("text", ""))))
+            out += [Mismatch(f"text.{what}", bound, score)  # a similar_to's score beside its threshold
+                    for what, bound, score in self.text.similarities(data.get("text", ""), checks.similarity)]
         for name, matcher in (("buttons", self.buttons), ("quick_replies", self.quick_replies)):
             items = data.get(name) or []
             if matcher is not None and not matcher.ok(items):
