@@ -122,7 +122,8 @@ class Matcher:
             text = judged_text(data)
             verdict = checks.judge.verdict(self.judge.criterion, text, self.judge.model)
             if not verdict.passed:
-                out.append(Mismatch("judge", str(self.judge), f"{quote(text)} — {verdict.reason or 'no reason given'}"))
+                # the reason first: a long reply is cut short in a terminal's column, the reason must not be
+                out.append(Mismatch("judge", str(self.judge), f"{verdict.reason or 'no reason given'} — {quote(text)}"))
         return out
 
     def ok(self, reply: dict, checks: Checks | None = None) -> bool:
