@@ -56,8 +56,12 @@ def test_endpoints_come_from_the_environment():
     found = endpoint_from_env("APICHAT_JUDGE", {"APICHAT_JUDGE_URL": " http://127.0.0.1:11434/v1 ",
                                                 "APICHAT_JUDGE_MODEL": "llama3.1", "APICHAT_JUDGE_TIMEOUT": "5"})
     assert found == Endpoint("http://127.0.0.1:11434/v1", "llama3.1", "", 5.0)
-    with pytest.raises(AIError, match="APICHAT_JUDGE_TIMEOUT must be a number of seconds"):
-        endpoint_from_env("APICHAT_JUDGE", {"APICHAT_JUDGE_URL": "http://x", "APICHAT_JUDGE_TIMEOUT": "soon"})
+    late = endpoint_from_env("APICHAT_JUDGE", {"APICHAT_JUDGE_URL": "http://x", "APICHAT_JUDGE_TIMEOUT": "soon"})
+    with pytest.raises(EndpointError, match="APICHAT_JUDGE_TIMEOUT must be a number of seconds .* got 'soon'"):
+        late.chat([])  # a setting that cannot be used is an error where it is used, not a crash where it is read
+    odd = endpoint_from_env("APICHAT_EMBEDDINGS", {"APICHAT_EMBEDDINGS_URL": "127.0.0.1:11434"})
+    with pytest.raises(EndpointError, match="APICHAT_EMBEDDINGS_URL must be an http"):
+        odd.embeddings(["a"])
     checks = Checks.from_env(env={})
     assert checks.judge is None and checks.similarity is similarity.score
     checks = Checks.from_env(env={"APICHAT_EMBEDDINGS_URL": "http://x/v1", "APICHAT_EMBEDDINGS_MODEL": "e",

@@ -78,6 +78,9 @@ def test_a_file_that_asks_a_judge_needs_one_configured():
     assert judge_refusal([judged], env={"APICHAT_JUDGE_URL": "http://x/v1"}) == \
         "j.yaml:3: judge names no model and APICHAT_JUDGE_MODEL is not set"
     assert judge_refusal([judged], env={"APICHAT_JUDGE_URL": "http://x/v1", "APICHAT_JUDGE_MODEL": "m"}) is None
+    assert judge_refusal([judged], env={"APICHAT_JUDGE_URL": "http://x/v1", "APICHAT_JUDGE_MODEL": "m",
+                                        "APICHAT_JUDGE_TIMEOUT": "0"}) == \
+        "j.yaml:3 uses judge: but APICHAT_JUDGE_TIMEOUT must be a number of seconds between 0 and 600; got '0'"
 
 
 # ---------------------------------------------------------------- matching

@@ -37,6 +37,7 @@ class Endpoint:
     model: str = ""
     key: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    problem: str = ""  # a setting that cannot be used: every request is this error (a step's, not a crash)
 
     @property
     def label(self) -> str:
@@ -53,6 +54,8 @@ class Endpoint:
 
     def post(self, path: str, payload: dict) -> dict:
         """POST `payload` as JSON to `url/path`; the answer's JSON object, or EndpointError saying why not."""
+        if self.problem:
+            raise EndpointError(self.problem)
         headers = {"Content-Type": "application/json"}
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
@@ -107,24 +110,29 @@ class Endpoint:
         return vectors
 
 
-def _timeout(env, name: str) -> float:
+def _timeout(env, name: str) -> tuple[float, str]:
+    """(seconds, "") from `name`, or (the default, the problem) when it cannot be used."""
     raw = (env.get(name) or "").strip()
     if not raw:
-        return DEFAULT_TIMEOUT
+        return DEFAULT_TIMEOUT, ""
     try:
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds <= 600:
-        raise AIError(f"{name} must be a number of seconds between 0 and 600; got {raw!r}")
-    return seconds
+        return DEFAULT_TIMEOUT, f"{name} must be a number of seconds between 0 and 600; got {raw!r}"
+    return seconds, ""
 
 
 def endpoint_from_env(prefix: str, env=None) -> Endpoint | None:
-    """The endpoint `{prefix}_URL`, `_MODEL`, `_KEY`, `_TIMEOUT` name (e.g. APICHAT_JUDGE); None without a URL."""
+    """The endpoint `{prefix}_URL`, `_MODEL`, `_KEY`, `_TIMEOUT` name (e.g. APICHAT_JUDGE); None without a URL.
+    A setting that cannot be used is the endpoint's `problem`, which each request raises."""
     env = os.environ if env is None else env
     url = (env.get(f"{prefix}_URL") or "").strip()
     if not url:
         return None
+    timeout, problem = _timeout(env, f"{prefix}_TIMEOUT")
+    if not url.lower().startswith(("http://", "https://")):
+        problem = f"{prefix}_URL must be an http(s) URL such as http://127.0.0.1:11434/v1; got {masked_url(url)!r}"
     return Endpoint(url, (env.get(f"{prefix}_MODEL") or "").strip(), (env.get(f"{prefix}_KEY") or "").strip(),
-                    _timeout(env, f"{prefix}_TIMEOUT"))
+                    timeout, problem)

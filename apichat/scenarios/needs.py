@@ -22,6 +22,8 @@ def judge_refusal(scenarios: list[Scenario], env=None) -> str | None:
     found = judge.judge_from_env(env=env)
     if found is None:
         return f"{path}:{line} uses judge: but {judge.NOT_CONFIGURED}"
+    if found.endpoint.problem:
+        return f"{path}:{line} uses judge: but {found.endpoint.problem}"
     for path, line, spec in asked:
         if not spec.model and not found.endpoint.model:
             return f"{path}:{line}: judge names no model and APICHAT_JUDGE_MODEL is not set"
