@@ -3,7 +3,8 @@
 It is outside the product, as a real model server is, and started as a process (tests.conftest.start_process).
 What it answers is scripted per test with `POST /script` (or `--script FILE`), JSON:
 
-    {"chat": [{"when": "SLOW", "delay": 3, "answer": "..."},        # the first rule whose `when` is in the
+    {"chat": [{"when": "SLOW", "delay": 3, "answer": "..."},        # the first rule whose `when` (a text, or
+              {"when": ["A", "B"], "answer": "..."},                # texts that must all be there) is in the
               {"when": "GARBAGE", "answer": "I think it passes"},   # user's message wins; no `when`: any
               {"when": "BROKEN", "status": 500, "body": "..."},
               {"answer": "{\"pass\": true, \"reason\": \"fine\"}"}],
@@ -35,6 +36,10 @@ def bag_of_words(text: str) -> list[float]:
     for word in re.findall(r"\w+", text.casefold()):
         vector[zlib.crc32(word.encode()) % DIMENSIONS] += 1.0
     return vector
+
+
+def _listed(when) -> list[str]:
+    return when if isinstance(when, list) else [when]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -80,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict, rules: list[dict]) -> None:
         asked = " ".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
-        rule = next((r for r in rules if r.get("when", "") in asked), None)
+        rule = next((r for r in rules if all(w in asked for w in _listed(r.get("when", "")))), None)
         if rule is None:
             return self._send(500, {"error": "fake_llm: no rule matches"})
         time.sleep(rule.get("delay", 0))

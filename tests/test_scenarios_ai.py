@@ -176,3 +176,17 @@ def test_not_judge_fails_when_the_judge_passes_the_reply(fake_llm, store):
     result = run(store, "steps:\n  - send: hi\n    expect:\n      - not: {judge: is rude}\n",
                  checks=judged(fake_llm, store))
     assert result.status == "failed" and "which it must not be" in result.steps[0].failures[0].problem
+
+
+def test_any_order_asks_the_judge_for_the_reply_each_expectation_takes(fake_llm, store):
+    fake_llm.script(chat=[{"when": ["LAST update", "5/5 Delivered"], "answer": PASS},
+                          {"when": ["FIRST update", "1/5 Order"], "answer": PASS},
+                          {"answer": '{"pass": false, "reason": "not this one"}'}])
+    burst = "steps:\n  - send: hi\n  - send: burst\n    any_order: true\n    expect:\n"
+    result = run(store, burst + "      - judge: is the LAST update\n      - {text: {starts_with: 1/}, judge: is the "
+                                "FIRST update}\n", checks=judged(fake_llm, store))
+    assert result.status == "passed", [f.problem for s in result.steps for f in s.failures]
+    result = run(store, burst + "      - judge: is the LAST update\n      - {text: {contains: /5}, judge: is the LAST "
+                                "update}\n", checks=judged(fake_llm, store))
+    assert result.status == "failed"  # one reply is the last update: two expectations cannot both take it
+    assert "need as many different replies" in result.steps[1].failures[0].problem
