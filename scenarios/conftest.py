@@ -89,13 +89,13 @@ class ScenarioItem(pytest.Item):
         settle = _option(self.config, "--scenario-settle", "APICHAT_SCENARIO_SETTLE")
         runner = scenarios.Runner(target.store, target.profile, settle=float(settle or 1.0), batch=batch)
         result = runner.run(scenario)
-        judge = runner.checks.judge
-        if judge is not None and (judge.calls or judge.cached):
-            self.user_properties.append(("judge", judge.summary()))
+        cost = runner.checks.cost()  # what judging cost: `judge: 1 call, 3 cache hits`
+        if cost:
+            self.user_properties.append(("judge", cost))
         if not result.passed:
             raise ScenarioFailed(result)
         self.add_report_section("call", "scenario", scenarios.text_report(result, raw=False)
-                                + (f"\n  {judge.summary()}" if judge is not None and (judge.calls or judge.cached) else ""))
+                                + (f"\n  {cost}" if cost else ""))
 
     def repr_failure(self, excinfo, style=None):
         error = excinfo.value

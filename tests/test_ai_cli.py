@@ -147,3 +147,17 @@ def test_similar_to_scores_by_embeddings_when_an_endpoint_is_set_and_its_errors_
     assert "at least 0.60" in line and line.rstrip().endswith("(embeddings fake-embed)")
     assert 'HTTP 500 from /embeddings: "embedding model not loaded"' in out
     assert fake_llm.calls()["embeddings"] >= 3 and fake_llm.calls()["chat"] == 0
+
+
+def test_pytest_runs_a_judged_file_and_records_what_judging_cost(tmp_path, fake_llm):
+    fake_llm.script(chat=[{"answer": '{"pass": true, "reason": "it says so"}'}])
+    folder = _files(tmp_path / "suite", judged=_scenario("Judged", "{judge: 'says it is a demo'}"))
+    (folder / "conftest.py").write_text((ROOT / "scenarios" / "conftest.py").read_text())
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run([sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", "-q",
+                           f"--junitxml={junit}", "--scenario-settle=0.5"], cwd=tmp_path,
+                          env=clean_env(PYTHONPATH=ROOT, **_judge_env(fake_llm)), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    prop = ET.parse(junit).getroot().find(".//testcase[@name='judged']/properties/property[@name='judge']")
+    assert prop.get("value") == "judge: 1 call, 0 cache hits" and fake_llm.calls()["chat"] == 1

@@ -135,6 +135,8 @@ def test_the_judge_caches_verdicts_in_the_store_and_counts_calls_and_hits(fake_l
     other.verdict("is friendly", "Hi Ana!", model="m2")  # another model: asked anew
     assert (other.calls, fake_llm.calls()["requests"][-1]["body"]["model"]) == (1, "m2")
     assert other.summary() == "judge: 1 call, 0 cache hits"
+    assert Checks(judge=other).cost() == "judge: 1 call, 0 cache hits"
+    assert Checks(judge=Judge(Endpoint(fake_llm.url, "m1"), store)).cost() == Checks().cost() == ""
 
 
 def test_a_judge_that_gives_no_verdict_is_an_error_and_nothing_is_cached(fake_llm, tmp_path):

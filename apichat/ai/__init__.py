@@ -33,6 +33,11 @@ class Checks:
         """The measure and the judge the environment configures; verdicts kept in `cache` (the store)."""
         return cls(similarity.measure(env), judge_from_env(cache, env))
 
+    def cost(self) -> str:
+        """What judging cost so far, e.g. `judge: 1 call, 3 cache hits`; "" when nothing was judged."""
+        judge = self.judge
+        return judge.summary() if judge is not None and (judge.calls or judge.cached) else ""
+
 
 __all__ = ["AIError", "Checks", "Endpoint", "EndpointError", "Judge", "JudgeError", "NOT_CONFIGURED", "Score",
            "Verdict", "VerdictCache", "judge_from_env", "similarity"]

@@ -85,9 +85,8 @@ def _run(args) -> int:
     if args.junitxml:
         junit_xml(cases, args.junitxml)
     bad = [c for c in cases if isinstance(c[1], ScenarioError) or not c[1].passed]
-    judged = f"; {checks.judge.summary()}" if checks.judge is not None and (checks.judge.calls or checks.judge.cached) \
-        else ""
-    print(f"{len(cases) - len(bad)} passed, {len(bad)} failed{judged}", flush=True)
+    cost = checks.cost()
+    print(f"{len(cases) - len(bad)} passed, {len(bad)} failed" + (f"; {cost}" if cost else ""), flush=True)
     return 1 if bad else 0
 
 
