@@ -162,6 +162,19 @@ MIGRATIONS = [
     """
     ALTER TABLE profiles ADD COLUMN lint_channels TEXT NOT NULL DEFAULT 'messenger,whatsapp';
     """,
+    # 7: a judge's verdicts (apichat/ai/judge.py), keyed by a hash of model, criterion and reply text, so a
+    # re-run of unchanged replies asks the model nothing
+    """
+    CREATE TABLE judge_verdicts (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -334,5 +347,17 @@ PG_MIGRATIONS = [
     # 3: SQLite's migration 6: which channels' limits the lint checks this profile's bot messages against
     """
     ALTER TABLE profiles ADD COLUMN lint_channels TEXT NOT NULL DEFAULT 'messenger,whatsapp';
+    """,
+    # 4: SQLite's migration 7: a judge's verdicts
+    """
+    CREATE TABLE judge_verdicts (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at DOUBLE PRECISION NOT NULL
+    );
     """,
 ]

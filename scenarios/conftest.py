@@ -3,7 +3,8 @@
 The sandbox (with its own receiver and a temporary store) starts once per session, on free ports,
 the first time a scenario runs. `--scenario-profile NAME` (or APICHAT_SCENARIO_PROFILE) runs against
 a profile of the console's store instead; `env` means the UCHAT_* variables. Drafts saved under
-`recorded/` are not collected.
+`recorded/` are not collected. A file that says `judge:` is a collection error when no judge is configured
+(APICHAT_JUDGE_URL).
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def pytest_collect_file(parent, file_path: Path):
 
 class ScenarioFile(pytest.File):
     def collect(self):
+        try:
+            scenario = scenarios.load_scenario(self.path, os.path.relpath(self.path, self.config.rootpath))
+        except scenarios.ScenarioError:
+            scenario = None  # its problems are the test's failure
+        refusal = scenarios.judge_refusal([scenario]) if scenario is not None else None
+        if refusal:  # a file that asks a judge cannot pass without one: refused before anything runs
+            raise self.CollectError(f"cannot run scenarios: {refusal}")
         yield ScenarioItem.from_parent(self, name=self.path.stem)
 
 
@@ -81,9 +89,13 @@ class ScenarioItem(pytest.Item):
         settle = _option(self.config, "--scenario-settle", "APICHAT_SCENARIO_SETTLE")
         runner = scenarios.Runner(target.store, target.profile, settle=float(settle or 1.0), batch=batch)
         result = runner.run(scenario)
+        cost = runner.checks.cost()  # what judging cost: `judge: 1 call, 3 cache hits`
+        if cost:
+            self.user_properties.append(("judge", cost))
         if not result.passed:
             raise ScenarioFailed(result)
-        self.add_report_section("call", "scenario", scenarios.text_report(result, raw=False))
+        self.add_report_section("call", "scenario", scenarios.text_report(result, raw=False)
+                                + (f"\n  {cost}" if cost else ""))
 
     def repr_failure(self, excinfo, style=None):
         error = excinfo.value

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from apichat import processes
 from apichat.processes import ChildError, ChildProcess, free_port  # noqa: F401 (free_port: tests import it from here)
@@ -30,7 +31,7 @@ SLOW_FIXTURES = {"start_process"}
 # modules whose tests run the product's CLIs as child processes (`python -m ...`, seconds each), or generate
 # hundreds of cases each (the property tests: the fast loop keeps the unit tests of the same code)
 SLOW_MODULES = {"test_load.py", "test_explore_cli.py", "test_scenarios_cli.py", "test_store_cli.py",
-                "test_properties.py"}
+                "test_properties.py", "test_ai_cli.py"}
 # single tests that take seconds: module name -> test names (without parameters)
 SLOW_TESTS = {
     "test_load_page.py": {"test_a_run_on_a_fresh_sandbox_shows_steps_and_is_kept_in_history",  # Locust runs
@@ -131,6 +132,30 @@ def start_process(tmp_path):
     yield start
     for proc in started:
         proc.stop()
+
+
+class FakeLLM:
+    """The fake OpenAI-compatible server (tests/fake_llm.py) a test started: its base URL (…/v1), its script, its
+    count of calls."""
+
+    def __init__(self, root: str):
+        self.root, self.url = root, f"{root}/v1"
+
+    def script(self, chat: list[dict] | None = None, embeddings: dict | None = None) -> None:
+        requests.post(f"{self.root}/script", json={"chat": chat or [], "embeddings": embeddings or {}},
+                      timeout=5).raise_for_status()
+
+    def calls(self) -> dict:
+        return requests.get(f"{self.root}/calls", timeout=5).json()
+
+
+@pytest.fixture
+def fake_llm(start_process, tmp_path) -> FakeLLM:
+    """A fake OpenAI-compatible server as a process on a free port, answering as each test scripts it."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    start_process(["-m", "tests.fake_llm", "--port", str(port)], process_env(tmp_path), url=root, name="fake_llm")
+    return FakeLLM(root)
 
 
 class _OtherProgram(BaseHTTPRequestHandler):

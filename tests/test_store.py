@@ -984,3 +984,18 @@ def test_messages_after_reads_every_conversation_by_the_primary_key(store):
         return  # the query plan below is SQLite's
     for plan in plans_of(store, lambda: store.messages_after(ids[0])):
         assert "USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan, plan
+
+
+# ---------------------------------------------------------------- a judge's verdicts
+
+def test_verdicts_are_kept_by_model_criterion_and_reply(store):
+    long_reply = "We open at 8. " * 5000  # longer than an index entry may be: the key is a hash
+    assert store.get_verdict("m1", "is polite", long_reply) is None
+    store.save_verdict("m1", "is polite", long_reply, True, "it says please")
+    store.save_verdict("m1", "is polite", long_reply, False, "a second verdict")  # the first one kept stays
+    assert store.get_verdict("m1", "is polite", long_reply) == {"passed": True, "reason": "it says please"}
+    store.save_verdict("m1", "is polite", "Go away.", False, "it is rude")
+    assert store.get_verdict("m1", "is polite", "Go away.") == {"passed": False, "reason": "it is rude"}
+    for other in (("m2", "is polite", long_reply), ("m1", "is short", long_reply), ("m1", "is polite", "Go away")):
+        assert store.get_verdict(*other) is None
+    assert store.count_verdicts() == 2

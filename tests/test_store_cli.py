@@ -43,6 +43,7 @@ def filled(path: str) -> Store:
     run = store.start_scenario_run(scenario="s", path="s.yaml", profile="shop", total_steps=1)
     store.add_scenario_result(run, position=0, line=3, label="send hi", status="passed", first_reply_ms=12.0)
     store.finish_scenario_run(run, status="passed", passed=1)
+    store.save_verdict("llama3.1", "is polite", "Hi Ada!", True, "it greets")
     store.store_id  # noqa: B018 - a setting of its own, which the copy leaves behind
     return store
 
@@ -72,6 +73,7 @@ def test_copy_moves_every_table_to_postgresql_and_verifies_the_counts(tmp_path, 
         assert mine == theirs
     assert bytes(copied.list_deliveries(outcome="rejected")[0]["body"]) == b"\x00\xff junk"
     assert copied.scenario_results(copied.list_scenario_runs()[0]["id"])[0]["first_reply_ms"] == 12.0
+    assert copied.get_verdict("llama3.1", "is polite", "Hi Ada!") == {"passed": True, "reason": "it greets"}
     # new rows continue after the copied ids, on both sequences
     body = json.dumps({"sender_id": "c1", "conv_id": 0, "text": "after the move"}).encode()
     outcome, delivery, message = copied.accept_webhook(profile="shop", route="/webhook/shop", method="POST",

@@ -5,17 +5,20 @@
     expect     evaluate(): a step's replies against what it expects
     run        the Runner: sends as the contact, collects the replies, keeps every run in the store
     report     runs as text and as JUnit XML
+    needs      what files need before they run: a judge when one says `judge:` (else refused)
     record     a stored conversation as a scenario file
     targets    what a run sends to: a fresh sandbox, or a profile of the console's store
     batches    the console's picks, uploads and batches run in background threads (not imported here)
     __main__   `python -m apichat.scenarios run|check|record …`
 
-Imports go one way: nodes < match < model < parse_expect < parse, and model < expect < run (a contract).
+Imports go one way: nodes < match < model < parse_expect < parse, and model < expect < run (a contract);
+scenarios use apichat.ai (similar_to's measure, the judge), which imports nothing of them.
 """
 
 from .expect import evaluate
 from .match import CountMatch
 from .model import Expectation, Failure, Mismatch, Scenario, Step
+from .needs import judge_refusal
 from .nodes import ScenarioError, parse_duration
 from .parse import SCENARIO_SUFFIXES, SKIPPED_FOLDERS, load_scenario, parse_scenario, scenario_files
 from .record import expectation_for, record_conversation, recorded_step
@@ -27,7 +30,7 @@ __all__ = [
     "CountMatch", "find_button", "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch",
     "RunResult", "Runner", "Scenario", "expectation_for", "recorded_step", "StoreFeed",
     "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
-    "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
+    "judge_refusal", "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
     "record_conversation", "sandbox_target", "scenario_files", "side_by_side", "step_line",
     "target_for", "text_report",
 ]

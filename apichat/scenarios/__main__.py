@@ -19,9 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..ai import Checks
 from ..config import SettingsError, load_settings
 from ..store import open_store
 from .model import Scenario
+from .needs import judge_refusal
 from .nodes import ScenarioError, parse_duration
 from .parse import load_scenario, scenario_files
 from .record import record_conversation
@@ -57,7 +59,12 @@ def _run(args) -> int:
             cases.append((shown, item))
     runnable = [(s, item) for s, item in loaded if not isinstance(item, ScenarioError)]
     try:
+        refusal = judge_refusal([scenario for _, scenario in runnable])
+        if refusal:
+            print(f"cannot run scenarios: {refusal}", file=sys.stderr)
+            return 2
         with target_for(args.profile) as target:
+            checks = Checks.from_env(cache=target.store)  # one judge for the command: its counts are the run's
             print(f"running {len(runnable)} scenario(s) against {target.detail}", flush=True)
             batch = f"cli-{int(time.time())}"
             for shown, scenario in runnable:
@@ -65,7 +72,7 @@ def _run(args) -> int:
                     print(f"▶ {scenario.name} ({shown})", flush=True)
                 live = (lambda _r, s: print("  " + step_line(s), flush=True)) if args.verbose else None
                 runner = Runner(target.store, target.profile, settle=args.settle, timeout=args.timeout, batch=batch,
-                                on_step=live)
+                                on_step=live, checks=checks)
                 outcome = runner.run(scenario)
                 if outcome.passed:
                     print(f"PASSED  {scenario.name} ({shown}) — {len(outcome.steps)} steps", flush=True)
@@ -78,7 +85,8 @@ def _run(args) -> int:
     if args.junitxml:
         junit_xml(cases, args.junitxml)
     bad = [c for c in cases if isinstance(c[1], ScenarioError) or not c[1].passed]
-    print(f"{len(cases) - len(bad)} passed, {len(bad)} failed", flush=True)
+    cost = checks.cost()
+    print(f"{len(cases) - len(bad)} passed, {len(bad)} failed" + (f"; {cost}" if cost else ""), flush=True)
     return 1 if bad else 0
 
 

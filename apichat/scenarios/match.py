@@ -6,15 +6,22 @@ Each matcher says ok(value) and prints as what it expects, for the "expected" co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import lint
+from ..ai import similarity
+from ..ai.similarity import Score
 from .nodes import quote
+
+DEFAULT_SIMILARITY = 0.7  # similar_to's at_least when the scenario sets no `similarity:`
+Measure = Callable[[str, str], Score]
 
 
 @dataclass
 class TextMatch:
-    """A string expectation: equals, contains (all of), matches (regex search), starts/ends with, or not."""
+    """A string expectation: equals, contains (all of), matches (regex search), starts/ends with, similar to
+    (a score of at least `at_least`, by `measure`: apichat.ai.similarity), or not."""
 
     equals: str | None = None
     contains: list[str] = field(default_factory=list)
@@ -23,8 +30,22 @@ class TextMatch:
     ends_with: str | None = None
     negate: TextMatch | None = None
     anything: bool = False  # `image: true`: any value that is not empty
+    similar_to: str | None = None
+    at_least: float = DEFAULT_SIMILARITY
 
-    def ok(self, value: str) -> bool:
+    def similarities(self, value: str, measure: Measure | None = None, what: str = "similarity") -> list[tuple]:
+        """(what, its threshold, the score) of `value` against each `similar_to` here, those under `not` after:
+        the rows a failure shows beside the text, e.g. ("similarity", "at least 0.60", 0.42 (lexical))."""
+        found = []
+        if self.similar_to is not None:
+            score = (measure or similarity.score)(self.similar_to, value or "")
+            bound = "at least" if what.count("not.") % 2 == 0 else "below"
+            found.append((what, f"{bound} {_figure(self.at_least)}", shown_score(score, self.at_least)))
+        if self.negate is not None:
+            found += self.negate.similarities(value, measure, f"not.{what}")
+        return found
+
+    def ok(self, value: str, measure: Measure | None = None) -> bool:
         value = value or ""
         if self.anything and not value:
             return False
@@ -38,7 +59,9 @@ class TextMatch:
             return False
         if self.ends_with is not None and not value.endswith(self.ends_with):
             return False
-        return not (self.negate is not None and self.negate.ok(value))
+        if self.similar_to is not None and (measure or similarity.score)(self.similar_to, value).value < self.at_least:
+            return False
+        return not (self.negate is not None and self.negate.ok(value, measure))
 
     def __str__(self) -> str:
         parts = ["any value"] if self.anything else []
@@ -51,9 +74,22 @@ class TextMatch:
             parts.append(f"starts with {quote(self.starts_with)}")
         if self.ends_with is not None:
             parts.append(f"ends with {quote(self.ends_with)}")
+        if self.similar_to is not None:
+            parts.append(f"similar to {quote(self.similar_to)} (at least {_figure(self.at_least)})")
         if self.negate is not None:
             parts.append(f"not ({self.negate})")
         return " and ".join(parts)
+
+
+def _figure(x: float) -> str:
+    return f"{x:.2f}" if round(x, 2) == x else f"{x:g}"
+
+
+def shown_score(score: Score, at_least: float) -> str:
+    """A score beside its threshold: two decimals, or four when two would round it onto the other side."""
+    rounded = round(score.value, 2)
+    digits = 2 if (rounded >= at_least) == (score.value >= at_least) else 4
+    return f"{score.value:.{digits}f} ({score.method})"
 
 
 @dataclass

@@ -9,10 +9,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ai import AIError, Checks
+from ..ai.judge import NOT_CONFIGURED
 from ..payloads import MEDIA_KINDS
 from ..rows import data_of
 from .match import CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
 from .nodes import quote
+
+NO_CHECKS = Checks()  # the offline similarity and no judge: what a check gets when a runner gives nothing
 
 
 @dataclass
@@ -32,6 +36,28 @@ def _shown_buttons(items: list[dict]) -> str:
 
 
 @dataclass
+class JudgeSpec:
+    """`judge:` of an expectation: the criterion a model must find the reply meets, and that model (None: the
+    configured APICHAT_JUDGE_MODEL)."""
+
+    criterion: str
+    model: str | None = None
+
+    def __str__(self) -> str:
+        return quote(self.criterion) + (f" (judged by {self.model})" if self.model else "")
+
+
+def judged_text(data: dict) -> str:
+    """What a judge reads of a reply: its text, then the titles of its buttons, quick replies and cards."""
+    lines = [data.get("text") or ""]
+    for name in ("buttons", "quick_replies", "cards"):
+        titles = [i.get("title", "") for i in data.get(name) or []]
+        if titles:
+            lines.append(f"{name.replace('_', ' ')}: " + ", ".join(titles))
+    return "\n".join(lines).strip()
+
+
+@dataclass
 class Matcher:
     """What one reply must look like; every key given must hold."""
 
@@ -46,10 +72,13 @@ class Matcher:
     media: dict[str, TextMatch] = field(default_factory=dict)
     lint: LintMatch | None = None
     negate: Matcher | None = None
+    judge: JudgeSpec | None = None
     source: Any = None  # the YAML value, to show as "expected"
 
-    def mismatches(self, reply: dict) -> list[Mismatch]:
-        """What differs between this expectation and `reply` (a message row with its decoded data)."""
+    def mismatches(self, reply: dict, checks: Checks | None = None) -> list[Mismatch]:
+        """What differs between this expectation and `reply` (a message row with its decoded data). `checks`: the
+        similarity measure and the judge (apichat.ai); a judge that gives no verdict raises AIError."""
+        checks = checks or NO_CHECKS
         data = data_of(reply)
         out: list[Mismatch] = []
         if self.kind is not None and reply.get("kind") != self.kind:
@@ -58,8 +87,10 @@ class Matcher:
             out.append(Mismatch("author", self.author, reply.get("author", "")))
         if self.private is not None and bool(data.get("private")) != self.private:
             out.append(Mismatch("private", str(self.private).lower(), str(bool(data.get("private"))).lower()))
-        if self.text is not None and not self.text.ok(data.get("text", "")):
+        if self.text is not None and not self.text.ok(data.get("text", ""), checks.similarity):
             out.append(Mismatch("text", str(self.text), quote(data.get("text", ""))))
+            out += [Mismatch(f"text.{what}", bound, score)  # a similar_to's score beside its threshold
+                    for what, bound, score in self.text.similarities(data.get("text", ""), checks.similarity)]
         for name, matcher in (("buttons", self.buttons), ("quick_replies", self.quick_replies)):
             items = data.get(name) or []
             if matcher is not None and not matcher.ok(items):
@@ -83,12 +114,24 @@ class Matcher:
             broken = self.lint.broken(data)
             if broken:
                 out.append(Mismatch("lint", str(self.lint), "; ".join(f.message for f in broken)))
-        if self.negate is not None and not self.negate.mismatches(reply):
+        if self.negate is not None and not self.negate.mismatches(reply, checks):
             out.append(Mismatch("not", f"not {self.negate.describe()}", "it does"))
+        if self.judge is not None and not out:  # judged only when everything else holds: a model is slow and costs
+            if checks.judge is None:
+                raise AIError(NOT_CONFIGURED)
+            text = judged_text(data)
+            verdict = checks.judge.verdict(self.judge.criterion, text, self.judge.model)
+            if not verdict.passed:
+                # the reason first: a long reply is cut short in a terminal's column, the reason must not be
+                out.append(Mismatch("judge", str(self.judge), f"{verdict.reason or 'no reason given'} — {quote(text)}"))
         return out
 
-    def ok(self, reply: dict) -> bool:
-        return not self.mismatches(reply)
+    def ok(self, reply: dict, checks: Checks | None = None) -> bool:
+        return not self.mismatches(reply, checks)
+
+    def judges(self) -> list[JudgeSpec]:
+        """Every `judge:` of this expectation, its `not:` included."""
+        return ([self.judge] if self.judge else []) + (self.negate.judges() if self.negate else [])
 
     def describe(self) -> str:
         return _compact(self.source)
@@ -183,3 +226,7 @@ class Scenario:
     settle: float | None = None
     timeout: float | None = None
     source: str = ""
+
+    def judged(self) -> list[tuple[int, JudgeSpec]]:
+        """(line, judge) of every expectation that asks a judge."""
+        return [(e.line, j) for step in self.steps for e in step.expect for j in e.matcher.judges()]

@@ -12,15 +12,16 @@ import yaml
 
 from ..payloads import MEDIA_KINDS
 from . import nodes
+from .match import DEFAULT_SIMILARITY
 from .model import Scenario, Step
 from .nodes import NodeError, ScenarioError, line_of, quote
-from .parse_expect import expectations, message_count
+from .parse_expect import expectations, message_count, threshold
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 SKIPPED_FOLDERS = ("recorded",)  # drafts saved from the chat, to be edited before they join a suite
 ACTIONS = ("send", "click", "postback", *(f"send_{k}" for k in MEDIA_KINDS), "wait")
 STEP_KEYS = (*ACTIONS, "expect", "messages", "expect_messages", "within", "timeout", "settle", "any_order", "name")
-TOP_KEYS = ("name", "description", "contact", "settle", "timeout", "steps")
+TOP_KEYS = ("name", "description", "contact", "settle", "timeout", "similarity", "steps")
 CONTACT_KEYS = ("id", "name", "email", "phone")
 MAX_FILE_BYTES = 512 * 1024
 
@@ -28,7 +29,7 @@ MAX_FILE_BYTES = 512 * 1024
 # ---------------------------------------------------------------- reading a file
 
 
-def _step(node: yaml.Node, index: int) -> Step:
+def _step(node: yaml.Node, index: int, similarity: float = DEFAULT_SIMILARITY) -> Step:
     what = f"step {index}"
     if isinstance(node, yaml.ScalarNode) and isinstance(nodes.value_of(node), str):
         text = nodes.value_of(node)
@@ -65,7 +66,7 @@ def _step(node: yaml.Node, index: int) -> Step:
         elif key == "wait":
             step.seconds = nodes.duration(value, "wait")
         elif key == "expect":
-            step.expect = expectations(value)
+            step.expect = expectations(value, similarity)
         elif key in ("messages", "expect_messages"):
             if step.messages is not None:
                 raise NodeError(key_node, f"{what} has both messages and expect_messages; keep one")
@@ -116,6 +117,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     except NodeError as exc:
         raise ScenarioError([f"{path}:{line_of(exc.node)}: {exc.problem}"]) from None
     scenario = Scenario(name=Path(path).stem, path=path, steps=[], source=text)
+    similarity = DEFAULT_SIMILARITY  # similar_to's at_least when it gives none
     for key, (_, value) in top.items():
         try:
             if key == "name":
@@ -126,6 +128,8 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                 scenario.contact = _contact(value)
             elif key in ("settle", "timeout"):
                 setattr(scenario, key, nodes.duration(value, key))
+            elif key == "similarity":
+                similarity = threshold(value, "similarity")
         except NodeError as exc:
             bad(exc.node, exc.problem)
     if "steps" not in top:
@@ -137,7 +141,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         else:
             for number, node in enumerate(steps.value, start=1):
                 try:
-                    scenario.steps.append(_step(node, number))
+                    scenario.steps.append(_step(node, number, similarity))
                 except NodeError as exc:
                     bad(exc.node, exc.problem)
     if problems:

@@ -9,25 +9,40 @@ import yaml
 from .. import lint
 from ..payloads import MEDIA_KINDS, MESSAGE_KINDS
 from . import nodes
-from .match import ButtonSpec, CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
-from .model import Expectation, Matcher
+from .match import DEFAULT_SIMILARITY, ButtonSpec, CardsMatch, CountMatch, LintMatch, ListMatch, TextMatch
+from .model import Expectation, JudgeSpec, Matcher
 from .nodes import NodeError, line_of, quote
 
-MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "lint", "not")
+MATCHER_KEYS = ("text", "kind", "author", "private", "buttons", "quick_replies", "cards", *MEDIA_KINDS, "lint", "not",
+                "judge")
 TEXT_KEYS = ("equals", "contains", "matches", "starts_with", "ends_with", "not")
+SIMILAR_KEYS = ("similar_to", "at_least")  # a reply's text only, not a title or a URL
+JUDGE_KEYS = ("criterion", "model")
 LIST_KEYS = ("exactly", "any_order", "include", "exclude", "count")
 BUTTON_KEYS = ("title", "payload", "url", "type")
 CARDS_KEYS = ("count", "titles", "ratio")
 LINT_KEYS = ("allow", "channels")
 
 
-def _text_match(node: yaml.Node, what: str) -> TextMatch:
+def threshold(node: yaml.Node, what: str) -> float:
+    """A similarity threshold: a number from 0 to 1."""
+    value = nodes.value_of(node) if isinstance(node, yaml.ScalarNode) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise NodeError(node, f"{what} must be a number from 0 to 1 (e.g. 0.7); got {nodes.kind_of(node)}")
+    return float(value)
+
+
+def _text_match(node: yaml.Node, what: str, similarity: float | None = None) -> TextMatch:
+    """A `text`-style mapping; `similarity` (the scenario's default at_least) allows similar_to, a reply's text."""
     if isinstance(node, yaml.ScalarNode):
         if node.tag.endswith(":bool") and node.value.lower() == "true" and not node.style:
             return TextMatch(anything=True)
         return TextMatch(equals=nodes.string(node, what, empty=True))
-    fields = nodes.mapping(node, what, TEXT_KEYS)
+    fields = nodes.mapping(node, what, TEXT_KEYS + (SIMILAR_KEYS if similarity is not None else ()))
     match = TextMatch()
+    if "at_least" in fields and "similar_to" not in fields:
+        raise NodeError(fields["at_least"][0], f"{what}.at_least is the threshold of similar_to; add "
+                                               f"{what}.similar_to: \"the answer you expect\"")
     for key, (_, value) in fields.items():
         if key == "equals":
             match.equals = nodes.string(value, f"{what}.equals", empty=True)
@@ -43,8 +58,14 @@ def _text_match(node: yaml.Node, what: str) -> TextMatch:
             match.starts_with = nodes.string(value, f"{what}.starts_with")
         elif key == "ends_with":
             match.ends_with = nodes.string(value, f"{what}.ends_with")
+        elif key == "similar_to":
+            match.similar_to = nodes.string(value, f"{what}.similar_to")
+            match.at_least = threshold(fields["at_least"][1], f"{what}.at_least") if "at_least" in fields \
+                else similarity
+        elif key == "at_least":
+            pass  # read with similar_to
         else:
-            match.negate = _text_match(value, f"{what}.not")
+            match.negate = _text_match(value, f"{what}.not", similarity)
     if not fields:
         raise NodeError(node, f"{what} is an empty mapping; use one of {', '.join(TEXT_KEYS)}")
     return match
@@ -139,7 +160,19 @@ def _lint(node: yaml.Node, what: str) -> LintMatch:
     return match
 
 
-def _matcher(node: yaml.Node, what: str) -> Matcher:
+def _judge(node: yaml.Node, what: str) -> JudgeSpec:
+    """`judge: "criterion"` or `judge: {criterion: …, model: …}`."""
+    if isinstance(node, yaml.ScalarNode):
+        return JudgeSpec(nodes.string(node, what))
+    fields = nodes.mapping(node, what, JUDGE_KEYS)
+    if "criterion" not in fields:
+        raise NodeError(node, f"{what} needs a criterion: `judge: \"answers in English\"` or "
+                              "`judge: {criterion: …, model: …}`")
+    model = nodes.string(fields["model"][1], f"{what}.model") if "model" in fields else None
+    return JudgeSpec(nodes.string(fields["criterion"][1], f"{what}.criterion"), model)
+
+
+def _matcher(node: yaml.Node, what: str, similarity: float = DEFAULT_SIMILARITY) -> Matcher:
     fields = nodes.mapping(node, what, MATCHER_KEYS)
     if not fields:
         raise NodeError(node, f"{what} is empty; say what the reply must look like ({', '.join(MATCHER_KEYS)})")
@@ -147,7 +180,7 @@ def _matcher(node: yaml.Node, what: str) -> Matcher:
     for key, (_, value) in fields.items():
         label = f"{what}.{key}" if what != "expect" else key
         if key == "text":
-            m.text = _text_match(value, label)
+            m.text = _text_match(value, label, similarity)
         elif key == "kind":
             m.kind = nodes.string(value, label)
             if m.kind not in MESSAGE_KINDS:
@@ -166,24 +199,27 @@ def _matcher(node: yaml.Node, what: str) -> Matcher:
             m.media[key] = _text_match(value, label)
         elif key == "lint":
             m.lint = _lint(value, label)
+        elif key == "judge":
+            m.judge = _judge(value, label)
         else:
-            m.negate = _matcher(value, label)
+            m.negate = _matcher(value, label, similarity)
     return m
 
 
-def expectations(node: yaml.Node) -> list[Expectation]:
-    """A step's `expect`: one mapping or a list of them; `{not: …}` alone is a reply that must not come."""
+def expectations(node: yaml.Node, similarity: float = DEFAULT_SIMILARITY) -> list[Expectation]:
+    """A step's `expect`: one mapping or a list of them; `{not: …}` alone is a reply that must not come.
+    `similarity`: the at_least of a similar_to that gives none (the scenario's `similarity:`)."""
     out = []
     for item in nodes.items(node):
         if isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "not":
-            inner = _matcher(item.value[0][1], "not")
+            inner = _matcher(item.value[0][1], "not", similarity)
             inner.line = line_of(item)
             inner.source = nodes.value_of(item.value[0][1])  # "no reply like {private: true}", not "like {not: …}"
             out.append(Expectation(inner, absent=True))
         elif isinstance(item, yaml.MappingNode) and len(item.value) == 1 and item.value[0][0].value == "lint":
-            out.append(Expectation(_matcher(item, "expect"), each=True))  # every reply of the step
+            out.append(Expectation(_matcher(item, "expect", similarity), each=True))  # every reply of the step
         else:
-            out.append(Expectation(_matcher(item, "expect")))
+            out.append(Expectation(_matcher(item, "expect", similarity)))
     return out
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import outbox
+from ..ai import AIError, Checks
 from ..rows import data_of
 from ..store import Store
 from .expect import evaluate, reply_summary
@@ -176,8 +177,10 @@ class Runner:
     def __init__(self, store: Store, profile: dict, *, settle: float = DEFAULT_SETTLE,
                  timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, deliver: Callable | None = None,
                  on_step: Callable[[RunResult, StepResult], None] | None = None, batch: str = "", keep: bool = True,
-                 turn_limit: float | None = None, feed: StoreFeed | None = None):
+                 turn_limit: float | None = None, feed: StoreFeed | None = None, checks: Checks | None = None):
         self.store, self.profile = store, profile
+        # similar_to's measure and the judge (verdicts cached in the store), as the environment configures them
+        self.checks = checks if checks is not None else Checks.from_env(cache=store)
         self.turn_limit = turn_limit  # the longest a turn may last when the bot keeps talking (default timeout + 60 s)
         self.feed = feed or StoreFeed(store, poll)
         self.settle, self.timeout, self.poll = settle, timeout, poll
@@ -286,7 +289,10 @@ class Runner:
         return self._judge(step, replies, message_id, first, last)
 
     def _judge(self, step: Step, replies: list[dict], sent_id, first, last) -> StepResult:
-        failures = evaluate(step, replies)
+        try:
+            failures = evaluate(step, replies, self.checks)
+        except AIError as exc:  # a judge or an embeddings endpoint gave no answer: an error, never a pass
+            return StepResult(step, "error", [], replies, sent_id, first, last, error=str(exc))
         if step.within is not None and (last is None or last > step.within):
             arrived = "no reply" if last is None else f"{last:.2f} s (last of {len(replies)} replies)"
             failures.append(Failure(step.line, f"latency budget of {step.within:g} s exceeded: {arrived}",

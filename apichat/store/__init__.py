@@ -3,9 +3,10 @@
 `open_store(path_or_url)` opens a SQLite file (the default, `sqlite.py`) or a PostgreSQL database (team mode,
 `postgres.py`) and migrates its schema. Both are a `Store` (`base.py`): the tables' methods are written once
 (`profiles.py`: settings and profiles; `conversations.py`: contacts, conversations, messages;
-`deliveries.py`: webhook deliveries and requests; `runs.py`: scenario runs) over the core (`core.py`:
-connections, write transactions, the group commit, StoreUnavailable). A backend adds its connections, its
-write lock, id reservation, migrations and a `Dialect`: the few statements it spells its own way.
+`deliveries.py`: webhook deliveries and requests; `runs.py`: scenario runs; `verdicts.py`: a judge's
+verdicts) over the core (`core.py`: connections, write transactions, the group commit, StoreUnavailable). A
+backend adds its connections, its write lock, id reservation, migrations and a `Dialect`: the few statements it
+spells its own way.
 """
 
 from __future__ import annotations

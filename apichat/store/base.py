@@ -5,9 +5,10 @@ from __future__ import annotations
 from .deliveries import Deliveries
 from .profiles import Profiles
 from .runs import ScenarioRuns
+from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str
@@ -30,4 +31,4 @@ class Store(Profiles, Deliveries, ScenarioRuns):
         raise NotImplementedError
 
     def _after_copy(self, conn, table: str) -> None:
-        """After rows were copied into `table` with their ids (copy.py)."""
+        """After rows were copied into `table`, a table with ids, keeping their ids (copy.py)."""

@@ -12,8 +12,8 @@ from . import Store
 
 # in the order of their references (a message names its conversation, a result its run)
 TABLES = ("profiles", "settings", "contacts", "conversations", "messages", "deliveries", "requests",
-          "scenario_runs", "scenario_results")
-KEYS = {"profiles": "name", "settings": "key", "contacts": "id"}  # the others are ordered by id
+          "scenario_runs", "scenario_results", "judge_verdicts")
+KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key"}  # the others are ordered by id
 NOT_COPIED = {"settings": "key <> 'store_id'"}
 ROWS_PER_INSERT = 100
 
@@ -68,7 +68,8 @@ def copy_store(source: Store, destination: Store, progress=None) -> dict[str, tu
                     raise CopyError(f"{table}: a row among {copied + 1}-{copied + len(chunk)} cannot be stored in "
                                     f"{destination.label}: {first}; nothing was copied") from exc
                 copied += len(chunk)
-            destination._after_copy(conn, table)
+            if table not in KEYS:  # its rows have ids
+                destination._after_copy(conn, table)
             if progress:
                 progress(table, copied)
     counts = row_counts(destination)

@@ -341,10 +341,9 @@ class PostgresStore(Store):
                             "profile_version", (messages, messages, deliveries, deliveries)).fetchone()
 
     def _after_copy(self, conn: Connection, table: str) -> None:
-        """Rows were copied with their ids: the table's sequence goes on after the highest."""
-        if table not in ("profiles", "settings", "contacts"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
-                         "HAVING MAX(id) IS NOT NULL")
+        """Rows were copied with their ids (a table with an `id`): the table's sequence goes on after the highest."""
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} "
+                     "HAVING MAX(id) IS NOT NULL")
 
     # ------------------------------------------------------------ waiting for new messages (LISTEN/NOTIFY)
 
