@@ -11,6 +11,7 @@ from pathlib import Path
 from .model import Scenario
 from .nodes import ScenarioError
 from .parse import load_scenario, parse_scenario, scenario_files
+from .rates import times_for
 from .run import Runner
 
 RECORDED = "recorded"  # drafts saved from a conversation: left out of suites, offered here to run and edit
@@ -65,12 +66,13 @@ class Batches:
         self._threads: dict[str, threading.Thread] = {}
 
     def start(self, store, profile: dict, items: list[Scenario], settle: float) -> str:
-        """Run `items` one after the other against `profile`; the batch's id at once."""
+        """Run `items` one after the other against `profile`, each as many times as its file's `repeat:`; the
+        batch's id at once."""
         batch = f"ui-{uuid.uuid4().hex[:12]}"
 
         def work() -> None:
             for scenario in items:
-                Runner(store, profile, settle=settle, batch=batch).run(scenario)
+                Runner(store, profile, settle=settle, batch=batch).repeat(scenario, times_for(scenario))
 
         thread = threading.Thread(target=work, name=f"scenarios-{batch}", daemon=True)
         self._threads[batch] = thread
