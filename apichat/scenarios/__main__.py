@@ -90,11 +90,11 @@ def _run(args) -> int:
 def _said(shown: str, times: int, verbose: bool):
     """What the terminal is told as each run ends: a line when it passed, its report when it did not."""
     def said(number: int, outcome: RunResult) -> None:
-        which = f" — run {number} of {times}" if times > 1 else ""
+        which = f"run {number} of {times}: " if times > 1 else ""
         if outcome.passed:
-            print(f"PASSED  {outcome.scenario.name} ({shown}) — {len(outcome.steps)} steps{which}", flush=True)
+            print(f"{which}PASSED  {outcome.scenario.name} ({shown}) — {len(outcome.steps)} steps", flush=True)
         else:
-            print(text_report(outcome, steps=not verbose) + which, flush=True)
+            print(which + text_report(outcome, steps=not verbose), flush=True)
     return said
 
 
