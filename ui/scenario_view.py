@@ -143,8 +143,10 @@ def show_repeats(group: runs.Repeats, live: bool = False) -> None:
                     f'<b>{problem.runs} of {rates.runs}</b> runs, e.g. {esc(problem.example)}</div>')
         numbers = list(range(1, len(group.runs) + 1))
         failing = [n for n in numbers if group.runs[n - 1]["status"] not in ("passed", "running")]
+        # a new picker once all runs are in, so it opens on the first run that failed
         picked = st.segmented_control(
-            "Open a run", numbers, default=failing[0] if failing else 1, key=f"scn-pick-{first}",
+            "Open a run", numbers, default=failing[0] if failing else 1,
+            key=f"scn-pick-{first}-{'done' if group.done else 'live'}",
             format_func=lambda n: f"{ICONS.get(group.runs[n - 1]['status'], '')} Run {n}",
             help="Each run is a new contact in a new conversation; pick one to see its steps.")
         show_run(group.runs[(picked or 1) - 1], live=live)
