@@ -128,3 +128,17 @@ def test_a_single_run_is_repeat_one_and_fails_with_its_first_problem(store, tmp_
     junit_xml([("hours.yaml", failed)], tmp_path / "j.xml")
     case = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase")
     assert case.find("failure").get("message").startswith("hours.yaml:8: step 2 (send \"When are you open?\")")
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--repeat", "0"], "argument --repeat: '0' is not a whole number of runs from 1 to 1000"),
+    (["--repeat", "2.5"], "argument --repeat: '2.5' is not a whole number of runs from 1 to 1000"),
+    (["--min-pass-rate", "80"], "argument --min-pass-rate: '80' is not a share of runs from 0 to 1 (e.g. 0.8)"),
+    (["--min-pass-rate", "most"], "argument --min-pass-rate: 'most' is not a share of runs from 0 to 1 (e.g. 0.8)"),
+])
+def test_the_command_line_refuses_a_repeat_or_rate_out_of_range(flags, problem, capsys):
+    from apichat.scenarios.__main__ import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "scenarios/", *flags])
+    assert caught.value.code == 2 and problem in capsys.readouterr().err
