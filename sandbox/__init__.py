@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from apichat.config import SANDBOX_FLOW_KEY, SANDBOX_PARTNER_KEY, load_settings
 from apichat.redact import masked_authorization
 
+from .ai import DEFAULT_SEED, Writer
 from .delivery import Deliverer, Faults
 from .state import EMPTY_WEBHOOK, SandboxState, bot_code
 
@@ -42,6 +43,7 @@ class SandboxConfig:
     partner_key: str = SANDBOX_PARTNER_KEY
     flow_key: str = SANDBOX_FLOW_KEY
     slow_seconds: float = 3.0
+    seed: int = DEFAULT_SEED  # of the wording of the demo bot's answers about the shop (sandbox.ai)
     handshake_timeout: float = 5.0
     delivery_timeout: float = 5.0
 
@@ -69,6 +71,7 @@ class Sandbox:
         self.session = session or requests.Session()
         self.state = SandboxState(config.state_path)
         self.faults = Faults()
+        self.writer = Writer(config.seed)
         self.deliverer = Deliverer(self.faults, timeout=config.delivery_timeout, session=session)
         self._lock = threading.Lock()
         self._received: deque[dict] = deque(maxlen=KEEP_RECEIVED)

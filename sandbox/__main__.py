@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow-key", default=defaults.flow_key, help="flow API key for bot_url (default %(default)s)")
     parser.add_argument("--slow-seconds", type=_seconds, default=defaults.slow_seconds,
                         help="delay of the demo bot's 'slow' reply (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help="seed of the wording of the demo bot's answers about the shop (default %(default)s)")
     parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default %(default)s)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox import create_app
 
     config = defaults.replace(port=args.port, state_path=args.state, public_url=args.public_url.rstrip("/"),
-                              partner_key=args.partner_key, flow_key=args.flow_key, slow_seconds=args.slow_seconds)
+                              partner_key=args.partner_key, flow_key=args.flow_key, slow_seconds=args.slow_seconds,
+                              seed=args.seed)
     app = create_app(config)
     logging.info("listening on http://%s:%s public=%s state=%s", args.host, args.port, config.base_url,
                  config.state_path)

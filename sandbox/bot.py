@@ -7,12 +7,13 @@ Nothing here does I/O: delivery, timing and faults belong to `sandbox.delivery`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import texts
+from . import ai, texts
 from .messages import Outgoing, card, phone_number, postback, web_url
 
-FAULTS = ("bad_signature", "duplicate", "late", "out_of_order", "drop")
+FAULTS = ("bad_signature", "duplicate", "late", "out_of_order", "drop", "hallucinate")
 GREETINGS = ("hi", "hello", "hey", "start", "menu", "get started")
 PRODUCTS = (  # sku, title, price, blurb, image name
     ("ESPRESSO", "Espresso Blend", "$12.90", "250 g · dark chocolate & hazelnut notes", "espresso"),
@@ -244,24 +245,52 @@ def fault_command(ctx: Context, words: list[str]) -> Answer:
     return answer
 
 
+# ---------------------------------------------------------------- questions about the shop, in varied wording
+
+def shop_answer(ctx: Context, topic: ai.Topic, writer: ai.Writer, hallucinate: bool) -> list[Reply]:
+    written = writer.write(topic, hallucinate)
+    if written.buttons:
+        return [Reply(ctx.say.buttons(written.text, [postback(title, code) for title, code in written.buttons]))]
+    return [Reply(ctx.say.text(written.text))]
+
+
+def seed_command(ctx: Context, words: list[str], writer: ai.Writer) -> Answer:
+    """`seed N`: the answers about the shop start over from seed N (`seed` alone says which one is in use)."""
+    answer = Answer("seed", bypass_faults=True)
+    if not words:
+        text = f"🎲 The seed is {writer.seed}. Type seed N to replay the wording of my answers from seed N."
+    elif len(words) == 1 and words[0].isdigit():
+        writer.reseed(int(words[0]))
+        text = f"🎲 Seed {writer.seed}: my answers about the shop start over from the same wording."
+    else:
+        text = texts.SEED_USAGE
+    answer.replies = [Reply(ctx.say.text(text))]
+    return answer
+
+
 # ---------------------------------------------------------------- dispatch
 
 def _normalize(text: str) -> str:
     return " ".join(text.lower().split()).strip(" .!?,;:") or text.strip()
 
 
-def respond(payload: dict, *, media_base: str, first_contact: bool = False, slow_seconds: float = 3.0) -> Answer:
-    """The bot's answer to a validated incoming message (see sandbox.validation)."""
+def respond(payload: dict, *, media_base: str, first_contact: bool = False, slow_seconds: float = 3.0,
+            writer: ai.Writer | None = None, hallucinate: Callable[[], bool] = lambda: False) -> Answer:
+    """The bot's answer to a validated incoming message (see sandbox.validation).
+
+    `writer` words the answers to questions about the shop (a fresh one with the default seed when None);
+    `hallucinate()` is asked once per such answer whether the `hallucinate` fault applies to it.
+    """
     sender = payload["sender"]
     name = (sender.get("name") or "").split(" ")[0] or "there"
     ctx = Context(Outgoing(sender["id"], payload["conversation_id"]), name, media_base, slow_seconds)
-    answer = _dispatch(ctx, payload)
+    answer = _dispatch(ctx, payload, writer or ai.Writer(), hallucinate)
     if first_contact and answer.command not in ("greeting", "help_text"):
         answer.replies = greeting(ctx) + answer.replies
     return answer
 
 
-def _dispatch(ctx: Context, payload: dict) -> Answer:
+def _dispatch(ctx: Context, payload: dict, writer: ai.Writer, hallucinate: Callable[[], bool]) -> Answer:
     if payload["event"] == "message_postback":
         button = payload["submitted_values"][0]
         code = button["payload"].strip()
@@ -279,8 +308,13 @@ def _dispatch(ctx: Context, payload: dict) -> Answer:
     words = command.split()
     if words and words[0] in ("fault", "faults"):
         return fault_command(ctx, words[1:])
+    if words and words[0] == "seed":
+        return seed_command(ctx, words[1:], writer)
     handler = COMMANDS.get(command)
     if handler is not None:
         return Answer(handler.__name__, handler(ctx))
+    topic = ai.topic_of(command)
+    if topic is not None:
+        return Answer(f"shop_{topic.name}", shop_answer(ctx, topic, writer, hallucinate()))
     text = f"You said: “{payload['content'].strip()}”. I'm a demo bot and know a few commands — type help to see them."
     return Answer("echo", [Reply(ctx.say.text(text))])

@@ -46,7 +46,8 @@ def bot_url(code: str):
         return answer(400, str(exc))
     first = sandbox.first_contact(workspace_id, body["sender"]["id"])
     reply = respond(body, media_base=sandbox.media_base, first_contact=first,
-                    slow_seconds=sandbox.config.slow_seconds)
+                    slow_seconds=sandbox.config.slow_seconds, writer=sandbox.writer,
+                    hallucinate=lambda: sandbox.faults.take("hallucinate"))
     if reply.clear_faults:
         sandbox.faults.clear()
     if reply.fault:

@@ -66,6 +66,11 @@ class Faults:
             del self._active[name]
         return dict(params)
 
+    def take(self, name: str) -> bool:
+        """Whether fault `name` is on, using up one of its count (`hallucinate`: one per answer about the shop)."""
+        with self._lock:
+            return self._take(name) is not None
+
     def take_batch(self, size: int) -> bool:
         """Whether an answer of `size` messages goes out in reverse (only answers of 2+ count)."""
         with self._lock:

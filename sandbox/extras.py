@@ -103,4 +103,4 @@ def state():
         for workspace_id, hook in sandbox.state.all().items()}
     return jsonify(state_path=os.path.abspath(sandbox.config.state_path), public_url=sandbox.config.base_url,
                    workspaces=workspaces, faults=sandbox.faults.snapshot(), pending_replies=sandbox.deliverer.pending(),
-                   slow_seconds=sandbox.config.slow_seconds)
+                   slow_seconds=sandbox.config.slow_seconds, seed=sandbox.writer.seed)

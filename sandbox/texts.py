@@ -12,7 +12,10 @@ HELP = """Here's everything I can do — type any of these:
 • links — buttons that open a website or call a phone number
 • xss — hostile HTML that must show up as plain text
 • fault <name> [count] [delay] — break the next replies on purpose: bad_signature, duplicate, \
-late, out_of_order, drop; fault off to stop
+late, out_of_order, drop, hallucinate; fault off to stop
+Ask me about the shop in your own words — opening hours, shipping, returns, what we sell — and I answer \
+like an AI bot, worded a little differently each time (seed N replays the same wording; fault hallucinate \
+makes 1 answer in 3 up).
 Send me a picture, a voice note, a video or a file and I'll send it straight back."""
 
 INFO = {
@@ -73,11 +76,13 @@ XSS_TEXT = ("Security check 🔒 This message contains <script>alert(1)</script>
 XSS_BUTTONS_TEXT = "<b>Not bold</b> — and the first button below points to javascript:alert(1):"
 
 FAULT_USAGE = ("Usage: fault <name> [count] [delay], where name is bad_signature, duplicate, late, "
-               "out_of_order or drop — e.g. fault duplicate 2, or fault late 1 8. Type fault off to stop.")
+               "out_of_order, drop or hallucinate — e.g. fault duplicate 2, or fault late 1 8. Type fault off to stop.")
 FAULT_EFFECTS = {
     "bad_signature": "will be signed with the wrong key (your webhook should reject it with 401)",
     "duplicate": "will be delivered twice, byte for byte",
     "late": "will arrive {delay} s late, after the replies that follow it",
     "out_of_order": "with several messages (try burst) will be sent in reverse order",
     "drop": "will never be sent",
+    "hallucinate": "to questions about the shop will be made up 1 time in 3 (wrong facts in other words)",
 }
+SEED_USAGE = "Usage: seed N, where N is a whole number (0 or more) — e.g. seed 7. Type seed alone to see the seed."

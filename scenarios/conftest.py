@@ -4,7 +4,8 @@ The sandbox (with its own receiver and a temporary store) starts once per sessio
 the first time a scenario runs. `--scenario-profile NAME` (or APICHAT_SCENARIO_PROFILE) runs against
 a profile of the console's store instead; `env` means the UCHAT_* variables. Drafts saved under
 `recorded/` are not collected. A file that says `judge:` is a collection error when no judge is configured
-(APICHAT_JUDGE_URL).
+(APICHAT_JUDGE_URL). `--scenario-repeat N` (or APICHAT_SCENARIO_REPEAT) runs each file N times
+instead of its own `repeat:`; a file passes when its pass rate reaches its `pass_rate:` (all runs by default).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def pytest_addoption(parser):
     group.addoption("--scenario-profile", default=None, metavar="NAME",
                     help="run scenarios against this profile of the console's store (env: the UCHAT_* "
                          "variables); default: a fresh embedded sandbox")
+    group.addoption("--scenario-repeat", default=None, metavar="N",
+                    help="run each scenario N times, a new contact each time (default: the file's repeat, or 1)")
     group.addoption("--scenario-settle", type=float, default=None, metavar="SECONDS",
                     help="quiet period that ends a turn (default 1.0)")
 
@@ -59,9 +62,16 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioFailed(Exception):
-    def __init__(self, result):
-        super().__init__(scenarios.first_problem(result))
-        self.result = result
+    def __init__(self, outcome: scenarios.Repeated):
+        super().__init__(scenarios.repeated_problem(outcome))
+        self.outcome = outcome
+
+
+def _repeat(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= scenarios.MAX_REPEAT:
+        raise pytest.UsageError(f"--scenario-repeat must be a whole number from 1 to {scenarios.MAX_REPEAT}; "
+                                f"got {text!r}")
+    return int(text)
 
 
 def _target(config) -> scenarios.Target:
@@ -88,13 +98,17 @@ class ScenarioItem(pytest.Item):
         target, batch = _target(self.config)
         settle = _option(self.config, "--scenario-settle", "APICHAT_SCENARIO_SETTLE")
         runner = scenarios.Runner(target.store, target.profile, settle=float(settle or 1.0), batch=batch)
-        result = runner.run(scenario)
+        repeat = _option(self.config, "--scenario-repeat", "APICHAT_SCENARIO_REPEAT")
+        results = runner.repeat(scenario, scenarios.times_for(scenario, _repeat(repeat) if repeat else None))
+        outcome = scenarios.Repeated(scenario, results, scenarios.threshold_for(scenario))
+        for name, value in outcome.rates.properties().items():
+            self.user_properties.append((name, value))
         cost = runner.checks.cost()  # what judging cost: `judge: 1 call, 3 cache hits`
         if cost:
             self.user_properties.append(("judge", cost))
-        if not result.passed:
-            raise ScenarioFailed(result)
-        self.add_report_section("call", "scenario", scenarios.text_report(result, raw=False)
+        if not outcome.ok:
+            raise ScenarioFailed(outcome)
+        self.add_report_section("call", "scenario", scenarios.repeated_report(outcome, raw=False, every_run=True)
                                 + (f"\n  {cost}" if cost else ""))
 
     def repr_failure(self, excinfo, style=None):
@@ -102,7 +116,7 @@ class ScenarioItem(pytest.Item):
         if isinstance(error, scenarios.ScenarioError):
             return str(error)
         if isinstance(error, ScenarioFailed):
-            return f"{scenarios.first_problem(error.result)}\n{scenarios.text_report(error.result)}"
+            return f"{scenarios.repeated_problem(error.outcome)}\n{scenarios.repeated_report(error.outcome)}"
         if isinstance(error, scenarios.TargetError):
             return f"cannot run scenarios: {error}"
         return super().repr_failure(excinfo, style=style)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from apichat.payloads import parse_bot_message
 from apichat.scenarios import Runner, RunResult, parse_scenario
 from apichat.store import Store, open_store
-from sandbox import bot
+from sandbox import ai, bot
 from sandbox.delivery import php_json
 
 MEDIA_BASE = "http://127.0.0.1:9/sandbox/media"
@@ -20,15 +20,17 @@ MEDIA_BASE = "http://127.0.0.1:9/sandbox/media"
 class InstantBot:
     """A `deliver` for the runner: the demo bot answers, and its replies are stored as the receiver would."""
 
-    def __init__(self, skip: tuple[str, ...] = ()):
+    def __init__(self, skip: tuple[str, ...] = (), hallucinate: bool = False):
         self.skip, self.calls, self.seen = skip, [], set()
+        self.writer, self.hallucinate = ai.Writer(), hallucinate  # one sequence of wordings, as a sandbox has
 
     def __call__(self, store: Store, profile: dict, message_id: int) -> bool:
         body = json.loads(store.get_message(message_id)["raw"])
         self.calls.append(body)
         first = body["sender"]["id"] not in self.seen
         self.seen.add(body["sender"]["id"])
-        answer = bot.respond(body, media_base=MEDIA_BASE, first_contact=first)
+        answer = bot.respond(body, media_base=MEDIA_BASE, first_contact=first, writer=self.writer,
+                             hallucinate=lambda: self.hallucinate)
         store.set_message_status(message_id, "sent")
         for reply in answer.replies:
             if reply.body.get("text", "").startswith(self.skip):

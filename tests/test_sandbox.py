@@ -17,6 +17,7 @@ import requests
 from apichat import signing
 from apichat.payloads import media_payload, postback_payload, text_payload
 from sandbox import create_app
+from sandbox.ai import DEFAULT_SEED, TOPICS
 from sandbox.bot import COMMANDS, FAULTS, POSTBACKS, respond
 from sandbox.delivery import php_json
 from sandbox.state import SandboxState, bot_code, flow_ns
@@ -378,6 +379,22 @@ def test_fault_bot_command_confirms_then_breaks_the_next_reply(client, webhook, 
     assert "All faults are off" in webhook.bodies()[3]["text"] and client.get("/sandbox/faults").json["faults"] == []
 
 
+def test_fault_hallucinate_through_the_bot_url_uses_up_one_count_per_answer_about_the_shop(client, webhook, chat):
+    say(client, chat, "fault hallucinate 3")
+    webhook.wait_messages(1)
+    assert "made up 1 time in 3" in webhook.bodies()[0]["text"]
+    assert client.get("/sandbox/faults").json["faults"] == [{"fault": "hallucinate", "count": 3, "delay": 5.0}]
+    say(client, chat, "emoji")  # not a question about the shop: the fault is left alone
+    for _ in range(3):
+        say(client, chat, "What are your opening hours?")
+    webhook.wait_messages(5)
+    texts = [b["text"] for b in webhook.bodies()[2:5]]
+    hours = TOPICS[0]
+    assert sum(t in hours.wrong for t in texts) == 1 and sum(t in hours.answers for t in texts) == 2
+    assert client.get("/sandbox/faults").json["faults"] == []
+    assert client.get("/sandbox/state").json["seed"] == DEFAULT_SEED
+
+
 # ---------------------------------------------------------------- the demo bot
 
 def answer_to(text: str, first_contact: bool = False, **kw):
@@ -413,6 +430,9 @@ def test_help_lists_the_commands():
     [fault_line] = [line for line in help_body["text"].splitlines() if line.startswith("• fault ")]
     assert re.search(r"on purpose: ([^;]+);", fault_line)[1].split(", ") == list(FAULTS)
     assert "fault off" in fault_line
+    assert all(f"fault {name}" in help_body["text"] or name in fault_line for name in FAULTS)
+    assert re.search(r"(?m)^Ask me about the shop.*opening hours, shipping, returns, what we sell", help_body["text"])
+    assert "seed N" in help_body["text"] and "fault hallucinate" in help_body["text"]
 
 
 def test_greeting_on_hi_and_on_first_contact():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -90,3 +91,67 @@ def test_the_example_scenarios_are_collected_by_the_default_test_run():
     config = (ROOT / "pyproject.toml").read_text()
     assert 'testpaths = ["tests", "scenarios"]' in config
     assert Path(ROOT / "scenarios" / "conftest.py").exists()
+
+
+HOURS = """name: Opening hours
+repeat: 2
+steps:
+  - send: hi
+    messages: 1
+{fault}  - send: When are you open?
+    expect:
+      - text: {{contains: "8 am to 6 pm"}}
+    messages: 1
+"""
+HALLUCINATING = HOURS.format(fault="  - send: fault hallucinate\n    messages: 1\n")
+
+
+def _scenarios(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "apichat.scenarios", "run", *args, "--settle", "0.3"], cwd=ROOT,
+                          env=_env(), capture_output=True, text=True, timeout=180)
+
+
+def test_cli_repeat_runs_each_scenario_as_new_contacts_and_passes_when_every_run_does(tmp_path):
+    (tmp_path / "hours.yaml").write_text(HOURS.format(fault=""))
+    done = _scenarios(str(tmp_path / "hours.yaml"), "--repeat", "5")  # overrides the file's repeat: 2
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert [f"run {n} of 5" in out for n in range(1, 6)] == [True] * 5
+    assert "run 5 of 5: PASSED  Opening hours" in out and "passed 5 of 5 (100 %) ≥ 100 % · pass^5 yes" in out
+    assert 'step 2: send "When are you open?"  5/5 (100 %)' in out and "1 passed, 0 failed" in out
+
+
+def test_cli_with_a_hallucinating_bot_gives_a_rate_under_one_and_exits_1_under_min_pass_rate(tmp_path):
+    (tmp_path / "hours.yaml").write_text(HALLUCINATING)
+    junit = tmp_path / "junit.xml"
+    done = _scenarios(str(tmp_path / "hours.yaml"), "--repeat", "5", "--min-pass-rate", "0.9", "--junitxml",
+                      str(junit))
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out and "0 passed, 1 failed" in out
+    # one answer in every three is made up: 1 of the first three runs, 0 or 1 of the last two
+    [(passed, shown)] = re.findall(r"passed ([34]) of 5 \((60|80) %\) < 90 %", out)
+    assert f'step 3: send "When are you open?"  {passed}/5 ({shown} %)' in out
+    assert f"{tmp_path / 'hours.yaml'}:10: failed in {5 - int(passed)} of 5 runs, e.g. expected a reply like" in out
+    [case] = ET.parse(junit).getroot().iter("testcase")
+    assert case.find("failure").get("message") == f"passed {passed} of 5 ({shown} %) < 90 %"
+    properties = {p.get("name"): p.get("value") for p in case.find("properties")}
+    assert properties["passed"] == passed and properties["threshold"] == "0.9" and properties["pass^5"] == "false"
+    assert properties["step 1 pass_rate"] == "1" and float(properties["step 3 pass_rate"]) < 1
+
+
+def test_pytest_scenario_repeat_fails_a_file_whose_rate_is_under_its_pass_rate(tmp_path):
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "conftest.py").write_text((ROOT / "scenarios" / "conftest.py").read_text())
+    (folder / "hours.yaml").write_text(HALLUCINATING.replace("repeat: 2", "repeat: 2\npass_rate: 0.9"))
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run([sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", "-q",
+                           f"--junitxml={junit}", "--scenario-settle=0.3", "--scenario-repeat=3"], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=180)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "passed 2 of 3 (66.7 %) < 90 %" in out and "pass^3 no" in out and "Traceback" not in out
+    [case] = ET.parse(junit).getroot().iter("testcase")
+    properties = {p.get("name"): p.get("value") for p in case.find("properties")}
+    assert properties["runs"] == "3" and properties["passed"] == "2"

@@ -69,3 +69,25 @@ def test_a_conversation_is_offered_as_a_scenario(store):
     assert at.selectbox(key="sc-record-conv").value == conv["id"]
     recorded = next(c.value for c in at.code if "send: hi" in c.value)
     assert "Hello there" in recorded
+
+
+def test_a_repeated_scenario_shows_its_rates_and_opens_any_of_its_runs(store):
+    at = open_page()
+    at.multiselect(key="sc-files").select("scenarios/shop_questions.yaml").run()
+    run_button(at).click().run()
+    batch = at.session_state["sc-batch"]
+    wait_until(lambda: len([r for r in store.list_scenario_runs(batch=batch) if r["status"] != "running"]) == 3, 60,
+               message="the three runs to finish")
+    wait_until(lambda: not any(e.value.startswith("Running") for e in at.run().info), 30,
+               message="the page to see the batch finished")
+    assert not at.exception
+    assert any(e.value == "passed 0 of 3 (0 %) < 100 % · pass^3 no" for e in at.error)
+    assert any(e.value == "0 of 1 scenario(s) passed, 1 did not." for e in at.error)
+    rates = [h.value for h in at.get("html") if "scn-rates" in str(h.value)]
+    assert rates and "0 / 3" in rates[0] and "send &quot;When are you open?&quot;" in rates[0]
+    kept = store.list_scenario_runs(batch=batch)
+    assert len({r["contact_id"] for r in kept}) == 3
+    [picker] = [w for w in at.get("button_group") if w.key.startswith("scn-pick-")]
+    assert len(picker.options) == 3 and picker.value == 1
+    picker.set_value(3).run()
+    assert any(f"run {kept[2]['id']} ·" in c.value for c in at.caption)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from apichat import rows
 from apichat.scenarios import batches as runs
+from apichat.scenarios.rates import Rates, percent
 from ui import context
 from ui.html import esc
 
@@ -27,6 +28,14 @@ PAGE_CSS = """
 .scn-step .scn-line { color: #6b7280; font-size: 0.8rem; }
 .scn-problem { font-size: 0.88rem; margin-top: 0.15rem; }
 .scn-pending { color: #9ca3af; font-size: 0.92rem; }
+.scn-rates { border-collapse: collapse; width: 100%; font-size: 0.88rem; margin: 0.2rem 0 0.5rem; }
+.scn-rates th { text-align: left; color: #6b7280; font-weight: 600; padding: 0.2rem 0.5rem;
+  border-bottom: 1px solid #e5e7eb; }
+.scn-rates td { padding: 0.25rem 0.5rem; border-bottom: 1px solid #f3f4f6; vertical-align: middle; }
+.scn-rates td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.scn-bar { display: inline-block; width: 6rem; height: 0.55rem; background: #fee2e2; border-radius: 3px;
+  vertical-align: middle; overflow: hidden; }
+.scn-bar > span { display: block; height: 100%; background: #16a34a; }
 </style>
 """
 
@@ -98,12 +107,58 @@ def show_run(run: dict, live: bool = False) -> None:
                 st.html(f'<div class="scn-pending">{icon} {esc(label)}{" — running…" if number == 0 else ""}</div>')
 
 
+def rates_table(rates: Rates) -> str:
+    """Each step's pass rate over the finished runs, as a table with a bar."""
+    body = "".join(
+        f'<tr><td class="num">{step.index}</td><td>{esc(step.label)}</td><td class="num">line {step.line}</td>'
+        f'<td class="num">{step.passed} / {step.runs}</td><td class="num">{percent(step.rate)}</td>'
+        f'<td><span class="scn-bar" aria-hidden="true"><span style="width: {step.rate * 100:.0f}%"></span></span></td>'
+        f'</tr>' for step in rates.steps)
+    return (f'<table class="scn-rates"><tr><th>Step</th><th></th><th></th><th class="num">passed</th>'
+            f'<th class="num">rate</th><th></th></tr>{body}</table>')
+
+
+def show_repeats(group: runs.Repeats, live: bool = False) -> None:
+    """A scenario run N times: its pass rate against its threshold, each step's rate, the expectations that
+    failed and how often, and any one of the runs opened as a single run is shown."""
+    rates = group.rates
+    first = group.runs[0]["id"]
+    with st.container(border=True, key=f"scn-rates-{first}"):
+        icon = ICONS["running"] if not group.done else ICONS["passed" if rates.ok else "failed"]
+        st.markdown(f"{icon} **{group.name}** &nbsp; `{group.path}` &nbsp; · {len(group.runs)} of "
+                    f"{group.times} runs")
+        if not rates.runs:
+            st.caption("The first run is under way…")
+            show_run(group.runs[0], live=live)
+            return
+        verdict = rates.summary() + f" · pass^{rates.runs} {'yes' if rates.pass_k else 'no'}"
+        if group.done:
+            (st.success if rates.ok else st.error)(verdict, icon=":material/check_circle:" if rates.ok
+                                                   else ":material/error:")
+        else:
+            st.info(f"So far: {verdict}", icon=":material/sync:")
+        st.html(rates_table(rates))
+        for problem in rates.problems:
+            st.html(f'<div class="scn-problem"><code>{esc(group.path)}:{problem.line}</code> failed in '
+                    f'<b>{problem.runs} of {rates.runs}</b> runs, e.g. {esc(problem.example)}</div>')
+        numbers = list(range(1, len(group.runs) + 1))
+        failing = [n for n in numbers if group.runs[n - 1]["status"] not in ("passed", "running")]
+        # a new picker once all runs are in, so it opens on the first run that failed
+        picked = st.segmented_control(
+            "Open a run", numbers, default=failing[0] if failing else 1,
+            key=f"scn-pick-{first}-{'done' if group.done else 'live'}",
+            format_func=lambda n: f"{ICONS.get(group.runs[n - 1]['status'], '')} Run {n}",
+            help="Each run is a new contact in a new conversation; pick one to see its steps.")
+        show_run(group.runs[(picked or 1) - 1], live=live)
+
+
 def show_batch(batch: str) -> None:
     found = context.store().list_scenario_runs(batch=batch)
     names = st.session_state.get("sc-batch-names") or []
     is_running = batches().running(batch)
-    done = [r for r in found if r["status"] != "running"]
-    passed = sum(r["status"] == "passed" for r in done)
+    groups = runs.repeats_of(context.store(), found)
+    done = [g for g in groups if g.done]
+    passed = sum(g.rates.ok for g in done)
     if is_running:
         st.info(f"Running {len(names)} scenario(s): {len(done)} finished, {passed} passed…", icon=":material/sync:")
     elif found:
@@ -111,9 +166,12 @@ def show_batch(batch: str) -> None:
         (st.success if not failed else st.error)(
             f"{passed} of {len(done)} scenario(s) passed" + (f", {failed} did not" if failed else "") + ".",
             icon=":material/check_circle:" if not failed else ":material/error:")
-    for run in found:
-        show_run(run, live=is_running)
-    for name in names[len(found):]:
+    for group in groups:
+        if group.times == 1:
+            show_run(group.runs[0], live=is_running)
+        else:
+            show_repeats(group, live=is_running)
+    for name in names[len(groups):]:
         st.html(f'<div class="scn-pending">{ICONS["queued"]} {esc(name)} — queued</div>')
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Scenario
 from .nodes import ScenarioError
 from .parse import load_scenario, parse_scenario, scenario_files
+from .rates import ALL, Rates, RunOutcome, threshold_for, times_for
 from .run import Runner
 
 RECORDED = "recorded"  # drafts saved from a conversation: left out of suites, offered here to run and edit
@@ -58,6 +60,43 @@ def pending_steps(run: dict, done: int) -> list[str]:
     return [f"Step {s.index} · {s.label}" for s in steps[done:]]
 
 
+@dataclass
+class Repeats:
+    """The runs of one scenario in a batch: as many as its file's `repeat:`, and their rates so far."""
+
+    name: str
+    path: str
+    times: int  # the runs the file asks for
+    runs: list[dict]  # the store's rows, in the order they started
+    rates: Rates  # over the runs that have finished
+
+    @property
+    def done(self) -> bool:
+        return len(self.runs) == self.times and all(r["status"] != "running" for r in self.runs)
+
+
+def repeats_of(store, found: list[dict]) -> list[Repeats]:
+    """A batch's runs (`Store.list_scenario_runs(batch=…)`) grouped by scenario: the runs of one file follow each
+    other, as many as its `repeat:` (read from the source each run keeps)."""
+    groups: list[Repeats] = []
+    for run in found:
+        group = groups[-1] if groups else None
+        if group is None or group.path != run["path"] or len(group.runs) >= group.times:
+            try:
+                scenario = parse_scenario(run["source"], run["path"])
+                times, threshold = times_for(scenario), threshold_for(scenario)
+            except ScenarioError:
+                times, threshold = 1, ALL
+            group = Repeats(run["scenario"], run["path"], times, [], Rates(run["scenario"], run["path"], threshold, 0, 0))
+            groups.append(group)
+        group.runs.append(run)
+    for group in groups:
+        finished = [r for r in group.runs if r["status"] != "running"]
+        group.rates = Rates.of(group.name, group.path, group.rates.threshold,
+                               [RunOutcome.of_rows(r, store.scenario_results(r["id"])) for r in finished])
+    return groups
+
+
 class Batches:
     """Batches of scenarios running in background threads, by batch id (the runs are kept under that id)."""
 
@@ -65,12 +104,13 @@ class Batches:
         self._threads: dict[str, threading.Thread] = {}
 
     def start(self, store, profile: dict, items: list[Scenario], settle: float) -> str:
-        """Run `items` one after the other against `profile`; the batch's id at once."""
+        """Run `items` one after the other against `profile`, each as many times as its file's `repeat:`; the
+        batch's id at once."""
         batch = f"ui-{uuid.uuid4().hex[:12]}"
 
         def work() -> None:
             for scenario in items:
-                Runner(store, profile, settle=settle, batch=batch).run(scenario)
+                Runner(store, profile, settle=settle, batch=batch).repeat(scenario, times_for(scenario))
 
         thread = threading.Thread(target=work, name=f"scenarios-{batch}", daemon=True)
         self._threads[batch] = thread

@@ -226,6 +226,8 @@ class Scenario:
     settle: float | None = None
     timeout: float | None = None
     source: str = ""
+    repeat: int = 1  # runs per scenario, each as a new contact in a new conversation
+    pass_rate: float | None = None  # the share of runs that must pass (None: all of them)
 
     def judged(self) -> list[tuple[int, JudgeSpec]]:
         """(line, judge) of every expectation that asks a judge."""

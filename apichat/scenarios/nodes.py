@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 MAX_VALUES = 50_000  # once aliases are expanded
+MAX_REPEAT = 1000  # runs of one scenario (`repeat:`, --repeat)
 MAX_DEPTH = 64  # a real scenario nests about 8 deep; PyYAML and the checks below recurse per level
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|minutes?)?\s*$", re.IGNORECASE)
 LINE_BREAKS_RE = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -188,6 +189,23 @@ def count(node: yaml.Node, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise NodeError(node, f"{what} must be a whole number (0 or more); got {kind_of(node)}")
     return value
+
+
+def whole(node: yaml.Node, what: str, least: int, most: int) -> int:
+    value = value_of(node) if isinstance(node, yaml.ScalarNode) else None
+    if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+        raise NodeError(node, f"{what} must be a whole number from {least} to {most}; got {kind_of(node)}")
+    return value
+
+
+def fraction(node: yaml.Node, what: str) -> float:
+    """A number from 0 to 1 (a share, a rate); a percentage is refused with the number it meant."""
+    value = value_of(node) if isinstance(node, yaml.ScalarNode) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        hint = f" (for {value:g} % write {value / 100:g})" if isinstance(value, (int, float)) and \
+            not isinstance(value, bool) and 1 < value <= 100 else ""
+        raise NodeError(node, f"{what} must be a number from 0 to 1, like 0.8; got {kind_of(node)}{hint}")
+    return float(value)
 
 
 def parse_duration(value: Any) -> float | None:

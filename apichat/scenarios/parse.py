@@ -21,7 +21,7 @@ SCENARIO_SUFFIXES = (".yaml", ".yml")
 SKIPPED_FOLDERS = ("recorded",)  # drafts saved from the chat, to be edited before they join a suite
 ACTIONS = ("send", "click", "postback", *(f"send_{k}" for k in MEDIA_KINDS), "wait")
 STEP_KEYS = (*ACTIONS, "expect", "messages", "expect_messages", "within", "timeout", "settle", "any_order", "name")
-TOP_KEYS = ("name", "description", "contact", "settle", "timeout", "similarity", "steps")
+TOP_KEYS = ("name", "description", "contact", "settle", "timeout", "similarity", "repeat", "pass_rate", "steps")
 CONTACT_KEYS = ("id", "name", "email", "phone")
 MAX_FILE_BYTES = 512 * 1024
 
@@ -130,6 +130,10 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                 setattr(scenario, key, nodes.duration(value, key))
             elif key == "similarity":
                 similarity = threshold(value, "similarity")
+            elif key == "repeat":
+                scenario.repeat = nodes.whole(value, "repeat", 1, nodes.MAX_REPEAT)
+            elif key == "pass_rate":
+                scenario.pass_rate = nodes.fraction(value, "pass_rate")
         except NodeError as exc:
             bad(exc.node, exc.problem)
     if "steps" not in top:

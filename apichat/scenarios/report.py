@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .nodes import ScenarioError
+from .rates import Rates, Repeated, percent
 from .run import RunResult, StepResult
 
 
@@ -81,8 +82,39 @@ def first_problem(result: RunResult) -> str:
     return result.error or "passed"
 
 
-def junit_xml(cases: list[tuple[str, RunResult | ScenarioError]], path: str | Path) -> None:
-    """JUnit XML with one test case per scenario file: failures, errors and the step log."""
+def rates_report(rates: Rates) -> str:
+    """N runs of a scenario as text: the scenario's pass rate against its threshold, each step's, and which
+    expectation (file:line) failed in how many runs."""
+    mark = "PASSED" if rates.ok else "FAILED"
+    lines = [f"{mark}  {rates.name} ({rates.path}) — {rates.summary()} · pass^{rates.runs} "
+             f"{'yes' if rates.pass_k else 'no'}"]
+    width = max((len(f"step {s.index}: {s.label}") for s in rates.steps), default=0)
+    for step in rates.steps:
+        lines.append(f"  {f'step {step.index}: {step.label}':{width}}  {step.passed}/{step.runs} ({percent(step.rate)})")
+    for problem in rates.problems:
+        lines.append(f"  {rates.path}:{problem.line}: failed in {problem.runs} of {rates.runs} runs, e.g. "
+                     f"{_clip(problem.example, 160)}")
+    return "\n".join(lines)
+
+
+def repeated_problem(outcome: Repeated) -> str:
+    """The one line that says why a scenario failed: its first problem (one run), its rate (several runs)."""
+    if len(outcome.results) == 1:
+        return first_problem(outcome.results[0])
+    return outcome.rates.summary()
+
+
+def repeated_report(outcome: Repeated, raw: bool = True, every_run: bool = False) -> str:
+    """The runs of a scenario as text: the rates (several runs), then each run that did not pass (or each run)."""
+    logs = [] if len(outcome.results) == 1 else [rates_report(outcome.rates)]
+    shown = [r for r in outcome.results if every_run or not r.passed]
+    return "\n\n".join(logs + [text_report(r, raw=raw) for r in shown])
+
+
+def junit_xml(cases: list[tuple[str, Repeated | ScenarioError]], path: str | Path) -> None:
+    """JUnit XML with one test case per scenario file: failures, errors, the step log, and the rates as
+    <properties>. A scenario of one run fails with its first problem; of several, with `passed 3 of 5 (60 %) <
+    80 %`, when its pass rate is under its threshold."""
     suite = ET.Element("testsuite", name="scenarios", tests=str(len(cases)),
                        timestamp=datetime.now().isoformat(timespec="seconds"))
     counts = {"failures": 0, "errors": 0}
@@ -93,15 +125,18 @@ def junit_xml(cases: list[tuple[str, RunResult | ScenarioError]], path: str | Pa
             ET.SubElement(case, "error", message=outcome.problems[0]).text = str(outcome)
             counts["errors"] += 1
             continue
-        seconds = max(0.0, outcome.finished - outcome.started)
-        total += seconds
+        rates, results = outcome.rates, outcome.results
+        total += outcome.seconds
         case = ET.SubElement(suite, "testcase", classname="scenarios", name=outcome.scenario.name, file=file,
-                             time=f"{seconds:.3f}")
-        if outcome.status != "passed":
-            tag = "error" if outcome.status == "error" else "failure"
+                             time=f"{outcome.seconds:.3f}")
+        properties = ET.SubElement(case, "properties")
+        for name, value in rates.properties().items():
+            ET.SubElement(properties, "property", name=name, value=value)
+        if not rates.ok:
+            tag = "error" if len(results) == 1 and results[0].status == "error" else "failure"
             counts["errors" if tag == "error" else "failures"] += 1
-            ET.SubElement(case, tag, message=first_problem(outcome)).text = text_report(outcome)
-        ET.SubElement(case, "system-out").text = text_report(outcome, raw=False)
+            ET.SubElement(case, tag, message=repeated_problem(outcome)).text = repeated_report(outcome)
+        ET.SubElement(case, "system-out").text = repeated_report(outcome, raw=False, every_run=True)
     suite.set("failures", str(counts["failures"]))
     suite.set("errors", str(counts["errors"]))
     suite.set("time", f"{total:.3f}")

@@ -187,6 +187,18 @@ class Runner:
         self.deliver = deliver or outbox.deliver
         self.on_step, self.batch, self.keep = on_step, batch, keep
 
+    def repeat(self, scenario: Scenario, times: int,
+               on_run: Callable[[int, RunResult], None] | None = None) -> list[RunResult]:
+        """Run `scenario` `times` times, each as a new contact in a new conversation. When the file names a
+        contact id and `times` > 1, run k plays `<id>-<k>`, so no run is the one that met the bot first."""
+        results = []
+        for number in range(1, times + 1):
+            suffix = f"-{number}" if times > 1 else ""
+            results.append(self.run(scenario, self._contact(scenario, suffix)))
+            if on_run:
+                on_run(number, results[-1])
+        return results
+
     def run(self, scenario: Scenario, contact: dict | None = None) -> RunResult:
         """Run `scenario` in a fresh conversation, as `contact` ({id, name, email, phone}) or the file's own."""
         contact = self._contact(scenario) if contact is None else self._keep_contact(contact)
@@ -238,9 +250,9 @@ class Runner:
 
     # -------------------------------------------------------- setup
 
-    def _contact(self, scenario: Scenario) -> dict:
+    def _contact(self, scenario: Scenario, suffix: str = "") -> dict:
         wanted = scenario.contact
-        contact_id = wanted.get("id") or f"qa-{secrets.token_hex(4)}"
+        contact_id = wanted["id"] + suffix if wanted.get("id") else f"qa-{secrets.token_hex(4)}"
         return self.store.save_contact(contact_id, wanted.get("name", "QA Tester"), wanted.get("email", ""),
                                        wanted.get("phone", ""))
 

@@ -146,3 +146,49 @@ def test_a_chat_saved_as_a_scenario_replays_green(page, console, tmp_path):
     expect(page.get_by_text("1 of 1 scenario(s) passed.")).to_be_visible(timeout=60_000)
     assert [(r["path"], r["status"], r["passed_steps"], r["total_steps"]) for r in runs(console.db_path)[before:]] == [
         (f"upload:{filename}", "passed", 2, 2)]
+
+
+REPEATED = """name: Opening hours, three times
+repeat: 3
+steps:
+  - send: hi
+    messages: 1
+  - send: fault hallucinate
+    messages: 1
+  - send: When are you open?
+    expect:
+      - text: {contains: "8 am to 6 pm"}
+    messages: 1
+"""
+
+
+def test_a_repeated_scenario_shows_each_steps_rate_and_opens_any_run(page, console):
+    before = len(runs(console.db_path))
+    open_scenarios(page)
+    upload(page, [("hours.yaml", REPEATED)])
+    page.get_by_role("button", name="Run 1 scenario").click()
+    box = page.locator('[class*="st-key-scn-rates-"]')
+    verdict = box.get_by_text(re.compile(r"^passed \d of 3 \(.*%\) [<≥] 100 % · pass\^3 (yes|no)$"))
+    expect(verdict).to_be_visible(timeout=90_000)
+    kept = runs(console.db_path)[before:]
+    assert len(kept) == 3 and all(r["path"] == "upload:hours.yaml" for r in kept)
+    passed = sum(r["status"] == "passed" for r in kept)
+    assert passed < 3  # one answer in three is made up
+    rate = {0: "0 %", 1: "33.3 %", 2: "66.7 %"}[passed]
+    expect(verdict).to_have_text(f"passed {passed} of 3 ({rate}) < 100 % · pass^3 no")
+    table = box.locator("table.scn-rates")
+    expect(table.locator("tr").filter(has_text="When are you open?")).to_contain_text(f"{passed} / 3{rate}")
+    expect(table.locator("tr").filter(has_text="fault hallucinate")).to_contain_text("3 / 3100 %")
+    expect(box).to_contain_text(f"upload:hours.yaml:10 failed in {3 - passed} of 3 runs")
+
+    # the first failing run is open; any other opens in its place, drawn as a single run is
+    first_failing = next(n for n, r in enumerate(kept, start=1) if r["status"] != "passed")
+    expect(box.locator(f'[class*="st-key-scn-run-{kept[first_failing - 1]["id"]}"]')).to_be_visible()
+    other = next(n for n in (1, 2, 3) if n != first_failing)
+    idle(page)
+    box.get_by_role("radio", name=re.compile(f"Run {other}$")).click()
+    shown = box.locator(f'[class*="st-key-scn-run-{kept[other - 1]["id"]}"]')
+    expect(shown).to_be_visible(timeout=30_000)
+    expect(shown).to_contain_text(f"run {kept[other - 1]['id']} ·")
+    expect(box.locator(f'[class*="st-key-scn-run-{kept[first_failing - 1]["id"]}"]')).to_have_count(0)
+    page.screenshot(path=str(console.tmp / "repeated.png"), full_page=True)
