@@ -26,9 +26,16 @@ CSS = """
 .acc-ask-time { color: #57534e; font-size: 0.8rem; font-variant-numeric: tabular-nums; }
 .acc-ask-diff { font-size: 0.88rem; border-top: 1px dashed #d6d3d1; padding-top: 0.35rem; }
 .acc-ask-diff-label { color: #57534e; font-size: 0.75rem; }
+.acc-ask-matrix { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.88rem; }
+.acc-ask-matrix th, .acc-ask-matrix td { padding: 0.2rem 0.6rem; text-align: right; border: 1px solid #e7e5e4; }
+.acc-ask-matrix td { color: #0c0a09; }
 mark.acc-diff { background: #fde68a; color: #1c1917; border-radius: 3px; padding: 0 0.1rem; }
 .acc-ask-failed { color: #b91c1c; }
-div[class*="st-key-ask-col-"] { min-width: 0; overflow-wrap: anywhere; }
+div[class*="st-key-ask-col-"] { min-width: 0; overflow-wrap: anywhere; padding: 0.6rem !important; }
+/* a column is narrow: the chat's bubbles without their avatar and side padding, the same content */
+div[class*="st-key-ask-col-"] [data-testid="stChatMessage"] { padding: 0.2rem 0 !important; gap: 0; }
+div[class*="st-key-ask-col-"] [data-testid="stChatMessage"] > img,
+div[class*="st-key-ask-col-"] [data-testid="stChatMessage"] > [data-testid^="stChatMessageAvatar"] { display: none; }
 </style>
 """
 
@@ -90,12 +97,13 @@ def _head(answer: ask.Answer, comparison: Comparison | None, lowest_ok: float) -
         low = " low" if value < lowest_ok else ""
         parts.append(f'<span class="acc-ask-sim{low}" title="similarity to the most typical answer">{value:.2f}</span>')
         if comparison.typical == answer.index - 1:
-            parts.append('<span class="acc-ask-typical">most typical</span>')
+            parts.append('<span class="acc-ask-typical" title="the answer most like all the others">typical</span>')
     state = {"sending": "sending…", "waiting": "waiting for the bot…"}.get(answer.state, "")
     if answer.state in ("failed", "no reply"):
         state = f'<span class="acc-ask-failed">{esc(answer.state)}{": " + esc(answer.error) if answer.error else ""}</span>'
-    timing = (f'<div class="acc-ask-time">first reply {_seconds(answer.first_reply)} · last '
-              f'{_seconds(answer.last_reply)}{" · " + state if state else ""}</div>')
+    timing = (f'<div class="acc-ask-time" title="time to the first reply, and to the last">first reply '
+              f'{_seconds(answer.first_reply)} · last {_seconds(answer.last_reply)}{" · " + state if state else ""}'
+              '</div>')
     return f'<div class="acc-ask-head">{"".join(parts)}</div>{timing}'
 
 
@@ -108,10 +116,12 @@ def _column(job: Ask, answer: ask.Answer, comparison: Comparison | None, demo: b
         if comparison is not None and answer.replies and comparison.typical != answer.index - 1:
             typical = job.answers[comparison.typical].text
             marked = ask.diff_html(answer.text, typical)
-            label = ("Same words as the most typical answer" if "<mark" not in marked
-                     else "Words not in the most typical answer are marked")
-            st.html(f'<div class="acc-ask-diff"><div class="acc-ask-diff-label">{label}</div>'
-                    f'<div class="acc-text" dir="auto">{marked}</div></div>')
+            if "<mark" not in marked:
+                st.html('<div class="acc-ask-diff"><div class="acc-ask-diff-label">Same words as the typical '
+                        'answer</div></div>')
+            else:
+                st.html('<div class="acc-ask-diff"><div class="acc-ask-diff-label">Words not in the typical answer '
+                        f'are marked</div><div class="acc-text" dir="auto">{marked}</div></div>')
         st.caption(f"contact `{answer.contact['id']}` · conversation `{answer.conversation['conv_id']}`")
         if st.button("Open in the chat", key=f"ask-open-{job.id}-{answer.index}", type="tertiary",
                      icon=":material/chat:"):
@@ -150,6 +160,14 @@ def show(job: Ask, demo: bool, channels=()) -> None:
     if comparison is not None:
         names = [f"Ask {a.index}" for a in job.answers]
         st.markdown("**Pair similarity**")
-        st.dataframe({"": names, **{name: [row[j] for row in comparison.matrix] for j, name in enumerate(names)}},
-                     hide_index=True, width="content",
-                     column_config={name: st.column_config.NumberColumn(format="%.2f") for name in names})
+        st.html(matrix_html(names, comparison.matrix))
+
+
+def matrix_html(names: list[str], matrix: list[list[float]]) -> str:
+    """The pair matrix as a small table, each figure shaded by how alike the pair is."""
+    head = "".join(f'<th scope="col">{esc(n)}</th>' for n in names)
+    rows = "".join(f'<tr><th scope="row">{esc(name)}</th>'
+                   + "".join(f'<td style="background: rgba(14, 116, 144, {0.08 + 0.3 * v:.2f})">{v:.2f}</td>'
+                             for v in row) + "</tr>" for name, row in zip(names, matrix, strict=True))
+    return f'<table class="acc-ask-matrix"><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+

@@ -32,6 +32,9 @@ def test_a_message_asked_five_times_shows_five_answers_side_by_side_and_saves_a_
     expect(page.locator(".st-key-ask-col-6")).to_have_count(0)
     expect(page.locator(".acc-ask-typical")).to_have_count(1)
     expect(page.get_by_text("Pair similarity")).to_be_visible()
+    expect(page.locator(".acc-ask-matrix td")).to_have_count(25)
+    expect(page.locator(".acc-ask-matrix td").first).to_have_text("1.00")
+    page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside: a tall window shows it all
     page.screenshot(path="/tmp/ask.png", full_page=True)
 
     idle(page)
