@@ -10,6 +10,7 @@ from ui import context, login
 
 PAGES = [
     ("pages/chat.py", "Chat", ":material/chat:"),
+    ("pages/ask.py", "Side by side", ":material/view_column:"),
     ("pages/connect.py", "Connect", ":material/link:"),
     ("pages/inspector.py", "Inspector", ":material/manage_search:"),
     ("pages/scenarios.py", "Scenarios", ":material/checklist:"),

@@ -10,7 +10,7 @@ import streamlit as st
 from apichat import lint, outbox, transcript
 from apichat import media as uploads
 from apichat.payloads import MEDIA_KINDS, file_type_for
-from ui import a11y, contacts, context, live, render
+from ui import a11y, ask_view, contacts, context, live, render
 from ui.html import CSS
 from ui.thread import Thread
 
@@ -92,6 +92,11 @@ if not context.demo_mode():
     st.caption(f"profile **{profile['name']}** · contact `{persona['id']}` · conversation_id "
                f"`{conversation['conv_id']}`")
 with tools:
+    with st.popover("Ask N times", icon=":material/view_column:", help="Send a message as N new contacts at once and "
+                    "see the answers side by side (the Side by side page)"):
+        if started := ask_view.controls("chat-ask", profile, persona):
+            st.session_state["ask"] = started
+            st.switch_page("pages/ask.py")
     with st.popover("Send media by URL", icon=":material/attach_file:"):
         with st.form("media-url", border=False, clear_on_submit=True):
             kind = st.selectbox("Type", MEDIA_KINDS)
@@ -140,7 +145,7 @@ def draw(rows: list[dict], known: dict[int, dict]) -> None:
     demo, announce = context.demo_mode(), thread_state().announce
     for row in rows:
         if row["direction"] == "out":
-            render.contact_message(row, demo, retry, row["id"] in announce)
+            render.contact_message(row, demo, retry, row["id"] in announce, asks=True)
             continue
         reply_to = known.get(row["reply_to"]) if row["reply_to"] else None
         if row["reply_to"] and reply_to is None:

@@ -24,9 +24,10 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
 
 
-def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce: bool = False) -> None:
+def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce: bool = False,
+              asks: bool = False) -> None:
     """Time, delivery state or latency, kind, and the raw JSON behind a small popover (and, hidden, what the
-    live region announces when the message just arrived)."""
+    live region announces when the message just arrived); with `asks`, a link that asks this text N times."""
     parts = [_clock(row["created_at"])]
     if not demo:
         if row["direction"] == "out":
@@ -50,6 +51,18 @@ def meta_line(row: dict, reply_to: dict | None, demo: bool, data: dict, announce
                 if row.get("delivery"):
                     inspector_link(row["delivery"])
                 st.json(raw_of(row), expanded=True)
+        if asks and row["kind"] == "text" and row["status"] == "sent":
+            ask_link(row["id"])
+
+
+def ask_link(message: int) -> None:
+    """The Side by side page, with this sent message ready to be asked N times."""
+    try:
+        st.page_link("pages/ask.py", label="Ask N times", query_params={"message": message},
+                     icon=":material/view_column:", help="Send this message as N new contacts at once and compare "
+                                                         "the answers")
+    except StreamlitAPIException:  # a page run outside app.py's navigation (AppTest) has nowhere to link to
+        pass
 
 
 def inspector_link(delivery: int) -> None:
@@ -156,7 +169,7 @@ def bot_message(row: dict, reply_to: dict | None, demo: bool, on_postback, annou
         meta_line(row, reply_to, demo, data, announce)
 
 
-def contact_message(row: dict, demo: bool, on_retry, announce: bool = False) -> None:
+def contact_message(row: dict, demo: bool, on_retry, announce: bool = False, asks: bool = False) -> None:
     data = data_of(row)
     with st.chat_message("user", avatar=AVATARS["contact"]):
         if data.get("postback"):
@@ -164,7 +177,7 @@ def contact_message(row: dict, demo: bool, on_retry, announce: bool = False) -> 
         elif data.get("text"):
             st.html(bubble(data["text"]))
         media(data.get("media") or [])
-        meta_line(row, None, demo, data, announce)
+        meta_line(row, None, demo, data, announce, asks)
         if row["status"] == "failed":
             st.button("Retry", key=f"retry-{row['id']}", on_click=on_retry, args=(row["id"],),
                       icon=":material/refresh:")

@@ -6,7 +6,7 @@ criterion (a judge: a model asked over an OpenAI-compatible endpoint, llm).
     judge       the verdict prompt, its strict parser, and the Judge with its verdict cache
 
 Nothing here reads a scenario or opens the store (the judge's cache is handed in); scenarios, the explorer
-and the chat call into it.
+and the chat's side by side (apichat/ask.py) call into it.
 """
 
 from __future__ import annotations
