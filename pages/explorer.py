@@ -25,7 +25,8 @@ def start(profile_name: str) -> None:
     try:
         limits = explore.Limits(depth=int(st.session_state["ex-depth"]), max_steps=int(st.session_state["ex-steps"]),
                                 max_states=int(st.session_state["ex-states"]),
-                                workers=int(st.session_state["ex-workers"]))
+                                workers=int(st.session_state["ex-workers"]),
+                                similarity=float(st.session_state["ex-similar"]) or None)
     except ValueError as exc:
         st.session_state["ex-problem"] = str(exc)
         return
@@ -71,6 +72,9 @@ with st.container(border=True, key="ex-form"):
                         help="Pause between paths: be polite to a real workspace.")
         st.number_input("Paths at once", 1, 8, 4 if (active or {}).get("name") == "sandbox" else 1,
                         key="ex-workers", width=130)
+        st.number_input("Merge similar text", 0.0, 1.0, 0.0, 0.05, key="ex-similar", width=160,
+                        help="For a bot that paraphrases (an AI step): turns with the same buttons whose text is at "
+                             "least this similar are one state. 0: text must be equal.")
         st.button("Start crawl", type="primary", icon=":material/travel_explore:", key="ex-run", disabled=busy or not names,
                   on_click=start, args=(st.session_state.get("ex-profile") or "",))
         if busy:

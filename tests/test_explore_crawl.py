@@ -167,3 +167,67 @@ def test_signatures_mask_numbers_names_and_ids_but_not_menus():
     c = [row(menu("Picked 3", ("X", "X")))]
     assert signature(a) == signature(b) != signature(c)
     assert Action("postback", "Go", "GO").key == ("postback", "GO")
+
+
+# ---------------------------------------------------------------- a bot that paraphrases (Limits.similarity)
+
+HOURS = ["We are open 8 am to 6 pm on weekdays and 9 to 1 on Saturdays.",
+         "We're open from 8 am to 6 pm on weekdays, and from 9 to 1 on Saturdays.",
+         "On weekdays we are open 8 am to 6 pm, and on Saturdays 9 to 1."]
+
+
+def paraphrasing(answers, buttons=(("Main menu", "MENU"),)):
+    """A reply that takes the next wording each time it is asked (any contact), with the same buttons."""
+    turn = iter(range(10_000))
+
+    def answer(seen):
+        return [menu(answers[next(turn) % len(answers)], *buttons)]
+    return answer
+
+
+def ai_shop(hours=HOURS):
+    return {"send:hi": [menu("Hi Tess! Pick one", ("Hours", "HOURS"), ("Hours again", "HOURS2"))],
+            "postback:HOURS": paraphrasing(hours), "postback:HOURS2": paraphrasing(hours[1:] + hours[:1]),
+            "postback:MENU": [menu("Hi Tess! Pick one", ("Hours", "HOURS"), ("Hours again", "HOURS2"))]}
+
+
+def test_without_similarity_a_paraphrase_is_another_state_or_unstable():
+    m, _ = run(ai_shop())
+    hours = [s for s in m.states.values() if "open" in s.preview]
+    assert len(hours) >= 2  # each wording its own state
+    assert all(s.paraphrases == 0 for s in m.states.values())
+    assert "unstable" in kinds(m)  # replaying Hours on the way to Main menu got another wording
+
+
+def test_with_similarity_paraphrases_are_one_state_and_the_map_says_so():
+    m, _ = run(ai_shop(), limits={"similarity": 0.7})
+    assert m.status == "finished", m.message
+    hours = [s for s in m.states.values() if "open" in s.preview]
+    assert len(hours) == 1
+    state = hours[0]
+    assert state.paraphrases >= 1 and state.visits == state.paraphrases + 1
+    assert 0.7 <= state.lowest_similarity < 1
+    assert "unstable" not in kinds(m)
+    assert {e.target for e in m.edges if e.action.payload in ("HOURS", "HOURS2")} == {state.id}
+    again = type(m).from_dict(m.to_dict()).states[state.id]  # map.json keeps it
+    assert (again.paraphrases, again.lowest_similarity) == (state.paraphrases, state.lowest_similarity)
+    from apichat.explore import report_md
+    assert "paraphrase" in report_md(m) and "similarity 0.7" in report_md(m)
+
+
+def test_a_wrong_answer_or_another_menu_is_never_merged():
+    wrong = [HOURS[0], "We are open 24 hours a day, every day, including Sundays."]
+    m, _ = run(ai_shop(wrong), limits={"similarity": 0.7})
+    assert len([s for s in m.states.values() if "open" in s.preview]) == 2
+    other_buttons = {"send:hi": [menu("Hi Tess! Pick one", ("Hours", "HOURS"), ("Shop", "SHOP"))],
+                     "postback:HOURS": [menu(HOURS[0], ("Main menu", "MENU"))],
+                     "postback:SHOP": [menu(HOURS[1], ("Buy", "BUY"))]}  # similar text, another menu
+    m, _ = run(other_buttons, limits={"similarity": 0.5})
+    assert len([s for s in m.states.values() if "open" in s.preview]) == 2
+    assert all(s.paraphrases == 0 for s in m.states.values())
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, -0.1, True, "0.8"])
+def test_similarity_must_be_a_number_in_0_1(bad):
+    with pytest.raises(ValueError, match="similarity must be a number above 0 and at most 1"):
+        Limits(similarity=bad)

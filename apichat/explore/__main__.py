@@ -64,7 +64,7 @@ def _run(args) -> int:
                                         pace=args.pace if args.pace is not None else (0.0 if sandbox else 1.0),
                                         turn_limit=args.turn_limit, detail=target.detail)
             limits = Limits(depth=args.depth, max_steps=args.max_steps, max_states=args.max_states,
-                            workers=args.workers or (4 if sandbox else 1))
+                            workers=args.workers or (4 if sandbox else 1), similarity=args.similarity)
             print(f"crawling {target.detail} from {', '.join(args.start)}", file=sys.stderr, flush=True)
             live = not args.quiet and sys.stderr.isatty()
             m = crawl(transport, args.start, limits, channels, on_progress=_progress if live else None)
@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="a turn that is still talking after this is cut (default 30s)")
     run.add_argument("--pace", type=_seconds, help="pause between paths (default 1s with --profile, else 0)")
     run.add_argument("--workers", type=int, help="paths walked at once (default 4 on the sandbox, 1 with --profile)")
+    run.add_argument("--similarity", type=float, metavar="0-1",
+                     help="merge turns with the same buttons whose text is at least this similar (as similar_to "
+                          "scores it) into one state: for a bot that paraphrases (default: text must be equal)")
     run.add_argument("--channels", type=_channels, help="lint for these channels, comma-separated "
                                                         "(default: the profile's setting)")
     run.add_argument("--fail-on", type=_kinds, metavar="KINDS",
@@ -178,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            Limits(depth=args.depth, max_steps=args.max_steps, max_states=args.max_states, workers=args.workers or 1)
+            Limits(depth=args.depth, max_steps=args.max_steps, max_states=args.max_states, workers=args.workers or 1,
+                   similarity=args.similarity)
         except ValueError as exc:
             parser.error(str(exc))
     return {"run": _run, "coverage": _coverage, "diff": _diff}[args.command](args)

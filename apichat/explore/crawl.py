@@ -2,7 +2,8 @@
 
 Every path runs in a fresh contact and conversation (the transport's job), replaying the actions that lead to
 the state it explores, so state never leaks between paths. A turn's replies form a state, merged with others by
-their normalised signature. Limits: depth (presses after the start message), steps (actions sent, replays
+their normalised signature; with Limits.similarity, also with a state of the same shape (buttons, cards, kinds)
+whose text is at least that similar, so an AI bot's paraphrases are one state, not "unstable" or many. Limits: depth (presses after the start message), steps (actions sent, replays
 included), states; the transport holds the per-turn timeout and the pace.
 """
 
@@ -19,7 +20,7 @@ from .. import lint
 from ..rows import data_of
 from ..scenarios import expectation_for
 from .model import START, Action, CrawlMap, Edge, Finding, State, Turn
-from .signature import choices, looks_final, signature
+from .signature import alike, choices, looks_final, signature
 
 
 class Transport(Protocol):
@@ -39,6 +40,7 @@ class Limits:
     max_steps: int = 300
     max_states: int = 100
     workers: int = 1  # paths walked at once (each its own contact and conversation)
+    similarity: float | None = None  # merge states whose text is this similar (as similar_to measures), 0-1
 
     def __post_init__(self) -> None:
         for name in ("depth", "max_steps", "max_states", "workers"):
@@ -46,6 +48,10 @@ class Limits:
             if not isinstance(value, int) or value < (0 if name == "depth" else 1):
                 raise ValueError(f"{name} must be a whole number of at least {0 if name == 'depth' else 1}, "
                                  f"not {value!r}")
+        if self.similarity is not None and (isinstance(self.similarity, bool)
+                                            or not isinstance(self.similarity, int | float)
+                                            or not 0 < self.similarity <= 1):
+            raise ValueError(f"similarity must be a number above 0 and at most 1, not {self.similarity!r}")
 
 
 @dataclass
@@ -142,7 +148,7 @@ class Crawler:
             if turn.error:
                 return self._edge_problem(job, "send_error", f"sending {job.actions[i].label} failed while "
                                           f"replaying the path: {turn.error}", turn)
-            got = signature(turn.replies, self.transport.names)
+            got = self._state_of(turn.replies)[0]
             if got != job.path_states[i]:
                 return self._edge_problem(job, "unstable", f"replaying {job.actions[i].label} gave another state "
                                           f"({got}, not {job.path_states[i]}): the bot does not answer the same way "
@@ -162,7 +168,7 @@ class Crawler:
                                           turn, finding="ignored")
             return self._edge_problem(job, "no_reply", f'"{action.label}" got no reply in time', turn,
                                       finding="broken")
-        sig = signature(turn.replies, self.transport.names)
+        sig, score = self._state_of(turn.replies)
         status = "cut" if turn.cut else "unsupported" if any(r.get("kind") == "unsupported" for r in turn.replies) \
             else "ok"
         state = m.states.get(sig)
@@ -183,6 +189,9 @@ class Crawler:
                 self._skipped += len(state.choices)
         else:
             state.visits += 1
+            if score is not None:
+                state.paraphrases += 1
+                state.lowest_similarity = min(score, state.lowest_similarity or 1.0)
         edge = Edge(job.source, action, sig, status, turn.seconds, expect=[expectation_for(r) for r in turn.replies])
         m.edges.append(edge)
         index = len(m.edges) - 1
@@ -197,6 +206,18 @@ class Crawler:
             m.findings.append(Finding("loop", f'"{action.label}" leads back to {sig}, earlier on its path',
                                       job.source, index))
         return new
+
+    def _state_of(self, replies: list[dict]) -> tuple[str, float | None]:
+        """The state these replies belong to: the one with their signature, else (with Limits.similarity) the most
+        similar state of the same shape at or above the threshold, with its score; else a new state's id."""
+        names, sig = self.transport.names, signature(replies, self.transport.names)
+        if sig in self.map.states or self.limits.similarity is None:
+            return sig, None
+        scored = [(alike(replies, s.replies, names), s.id) for s in self.map.states.values()]
+        best = max(((score, sid) for score, sid in scored if score is not None), default=None)
+        if best is not None and best[0] >= self.limits.similarity:
+            return best[1], best[0]
+        return sig, None
 
     def _new_state(self, sig: str, turn: Turn, job: _Job) -> State:
         m = self.map

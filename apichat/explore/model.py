@@ -68,6 +68,8 @@ class State:
     links: list[dict] = field(default_factory=list)  # url and call buttons: leaves, never followed
     final: bool = False  # looks like an end (a goodbye, a human took over)
     visits: int = 1
+    paraphrases: int = 0  # turns merged in because their text was similar enough (Limits.similarity), not equal
+    lowest_similarity: float | None = None  # the least similar of them
 
     @property
     def preview(self) -> str:
@@ -82,6 +84,8 @@ class State:
     def to_dict(self) -> dict:
         return {"id": self.id, "signature": self.signature, "depth": self.depth, "final": self.final,
                 "visits": self.visits, "preview": self.preview[:200],
+                **({"paraphrases": self.paraphrases, "lowest_similarity": self.lowest_similarity}
+                   if self.paraphrases else {}),
                 "path": [a.to_dict() for a in self.path], "choices": [a.to_dict() for a in self.choices],
                 "links": self.links, "replies": self.replies}
 
@@ -90,7 +94,8 @@ class State:
         return cls(id=data["id"], signature=data.get("signature", data["id"]), replies=data.get("replies") or [],
                    path=[Action.from_dict(a) for a in data.get("path") or []], depth=int(data.get("depth", 0)),
                    choices=[Action.from_dict(a) for a in data.get("choices") or []], links=data.get("links") or [],
-                   final=bool(data.get("final")), visits=int(data.get("visits", 1)))
+                   final=bool(data.get("final")), visits=int(data.get("visits", 1)),
+                   paraphrases=int(data.get("paraphrases", 0)), lowest_similarity=data.get("lowest_similarity"))
 
 
 @dataclass

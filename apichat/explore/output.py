@@ -110,7 +110,8 @@ def report_md(m: CrawlMap) -> str:
     lines = [f"# Bot map: {_md(m.target)}", "",
              f"**{m.status}** — {_md(m.message)}", "",
              f"- start: {', '.join('`' + x + '`' for x in m.starts)} · limits: depth {m.limits.get('depth')}, "
-             f"max steps {m.limits.get('max_steps')}, max states {m.limits.get('max_states')}",
+             f"max steps {m.limits.get('max_steps')}, max states {m.limits.get('max_states')}"
+             + (f", similarity {m.limits['similarity']}" if m.limits.get("similarity") else ""),
              f"- {len(m.states)} states, {len(m.edges)} edges, {s.get('steps', 0)} steps in {s.get('seconds', 0)} s "
              f"({s.get('steps_per_second')} steps/s); mean turn {s.get('new_turn_mean_s')} s (new), "
              f"{s.get('replay_turn_mean_s')} s (replayed)",
@@ -129,7 +130,9 @@ def report_md(m: CrawlMap) -> str:
     for st in m.states.values():
         buttons = ", ".join(_md(c.title or c.payload) for c in st.choices) or "—"
         path = " → ".join(_md(a.label) for a in st.path)
-        lines.append(f"| `{st.id}` | {st.depth} | {_md(_short(st.preview, 70))} | {buttons} | {path} |")
+        merged = (f" (and {st.paraphrases} paraphrase{'s' if st.paraphrases > 1 else ''}, similarity ≥ "
+                  f"{st.lowest_similarity:.2f})" if st.paraphrases else "")
+        lines.append(f"| `{st.id}` | {st.depth} | {_md(_short(st.preview, 70))}{merged} | {buttons} | {path} |")
     lines += ["", "## Edges", "", "| from | pressed | to | status | seconds |", "| --- | --- | --- | --- | --- |"]
     for e in m.edges:
         lines.append(f"| `{e.source}` | {_md(e.action.label)} | {'`' + e.target + '`' if e.target else '—'} | "
@@ -189,11 +192,20 @@ def _step_action(m: CrawlMap, edge: Edge) -> dict:
     return {"postback": {"title": a.title or a.payload, "payload": a.payload}}
 
 
+def _meaning(m: CrawlMap, edge: Edge, expect: dict) -> dict:
+    """An expectation whose text is one of several paraphrases the crawl merged: similar_to at the crawl's
+    threshold instead of this one wording."""
+    state = m.states.get(edge.target or "")
+    if not (state and state.paraphrases and isinstance(expect.get("text"), str)):
+        return expect
+    return {**expect, "text": {"similar_to": expect["text"], "at_least": m.limits.get("similarity")}}
+
+
 def _step(m: CrawlMap, edge: Edge) -> dict:
     """A step as recordings write it (scenarios.recorded_step), from the expectations kept on the edge."""
     step = recorded_step(_step_action(m, edge), [], None)
     if edge.expect:
-        step["expect"] = edge.expect
+        step["expect"] = [_meaning(m, edge, e) for e in edge.expect]
         step["messages"] = len(edge.expect)
         step["within"] = f"{max(3, math.ceil((edge.seconds or 0) * 2))}s"
     return step

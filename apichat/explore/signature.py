@@ -12,6 +12,7 @@ import json
 import re
 from urllib.parse import urlparse
 
+from ..ai import similarity
 from ..rows import data_of
 from .model import Action
 
@@ -41,10 +42,10 @@ def _buttons(items: list[dict], names) -> list:
              _url(b.get("url", "")) if b.get("kind") == "url" else ""] for b in items or []]
 
 
-def normalise(reply: dict, names: tuple[str, ...] = ()) -> dict:
+def normalise(reply: dict, names: tuple[str, ...] = (), text: bool = True) -> dict:
     data = data_of(reply)
     return {"kind": reply.get("kind") or data.get("kind", ""), "author": reply.get("author") or data.get("author", ""),
-            "private": bool(data.get("private")), "text": mask(data.get("text", ""), names),
+            "private": bool(data.get("private")), "text": mask(data.get("text", ""), names) if text else "",
             "ratio": data.get("ratio", "horizontal") if data.get("cards") else "",
             "buttons": _buttons(data.get("buttons"), names), "quick_replies": _buttons(data.get("quick_replies"), names),
             "cards": [[mask(c.get("title", ""), names), _buttons(c.get("buttons"), names)]
@@ -52,10 +53,20 @@ def normalise(reply: dict, names: tuple[str, ...] = ()) -> dict:
             "media": [m.get("kind", "") for m in data.get("media") or []]}
 
 
-def signature(replies: list[dict], names: tuple[str, ...] = ()) -> str:
-    """A short stable id for what these replies look like once normalised ('s' + 10 hex digits)."""
-    text = json.dumps([normalise(r, names) for r in replies], ensure_ascii=False, sort_keys=True)
-    return "s" + hashlib.sha1(text.encode()).hexdigest()[:10]
+def signature(replies: list[dict], names: tuple[str, ...] = (), text: bool = True) -> str:
+    """A short stable id for what these replies look like once normalised ('s' + 10 hex digits); with
+    text=False, of their shape alone (kinds, buttons, cards, media), which paraphrases share."""
+    shown = json.dumps([normalise(r, names, text) for r in replies], ensure_ascii=False, sort_keys=True)
+    return "s" + hashlib.sha1(shown.encode()).hexdigest()[:10]
+
+
+def alike(a: list[dict], b: list[dict], names: tuple[str, ...] = ()) -> float | None:
+    """How alike two turns' texts are (the lowest similarity of their replies, pair by pair, numbers and names
+    masked) when their shapes are the same; None when they are not (another menu is never a paraphrase)."""
+    if signature(a, names, text=False) != signature(b, names, text=False):
+        return None
+    return min((similarity.score(mask(data_of(x).get("text", ""), names), mask(data_of(y).get("text", ""), names)).value
+                for x, y in zip(a, b, strict=True)), default=1.0)
 
 
 def choices(replies: list[dict]) -> tuple[list[Action], list[dict]]:
