@@ -28,9 +28,9 @@ from datetime import datetime
 import yaml
 
 from . import outbox
+from .ai import similarity
 from .rows import data_of
 from .store import Store
-from .ai import similarity
 
 MIN_ASKS, MAX_ASKS, DEFAULT_ASKS = 2, 10, 5
 SAFE_ASKS = 5  # a real workspace gets at most this many contacts without a confirmation (as load runs: SAFE_USERS)

@@ -231,3 +231,14 @@ def test_a_wrong_answer_or_another_menu_is_never_merged():
 def test_similarity_must_be_a_number_in_0_1(bad):
     with pytest.raises(ValueError, match="similarity must be a number above 0 and at most 1"):
         Limits(similarity=bad)
+
+
+def test_generated_scenarios_expect_a_merged_state_by_meaning_and_load():
+    from apichat.explore import generated_scenarios
+    from apichat.scenarios import parse_scenario
+    m, _ = run(ai_shop(), limits={"similarity": 0.7})
+    texts = [e.matcher.text for name, text in generated_scenarios(m).items()
+             for step in parse_scenario(text, name).steps for e in step.expect if e.matcher.text]
+    merged = [t for t in texts if t.similar_to is not None]
+    assert merged and all(t.similar_to in HOURS and t.at_least == 0.7 for t in merged)
+    assert any(t.equals == "Hi Tess! Pick one" for t in texts)  # a text that never varied stays exact

@@ -155,3 +155,31 @@ def test_pytest_scenario_repeat_fails_a_file_whose_rate_is_under_its_pass_rate(t
     [case] = ET.parse(junit).getroot().iter("testcase")
     properties = {p.get("name"): p.get("value") for p in case.find("properties")}
     assert properties["runs"] == "3" and properties["passed"] == "2"
+
+
+MEANING = """name: Opening hours, by meaning
+steps:
+  - send: hi
+    messages: 1
+{fault}  - send: When are you open?
+    expect:
+      - text: {{similar_to: "We are open 8 am to 6 pm on weekdays and 9 am to 1 pm on Saturdays.", at_least: 0.7}}
+    messages: 1
+"""
+
+
+def test_similar_to_passes_every_paraphrase_and_fails_a_made_up_answer_with_its_score(tmp_path):
+    (tmp_path / "hours.yaml").write_text(MEANING.format(fault=""))
+    done = _scenarios(str(tmp_path / "hours.yaml"), "--repeat", "10", "--min-pass-rate", "0.9")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "passed 10 of 10 (100 %) ≥ 90 %" in out
+    (tmp_path / "hours.yaml").write_text(MEANING.format(fault="  - send: fault hallucinate\n    messages: 1\n"))
+    done = _scenarios(str(tmp_path / "hours.yaml"), "--repeat", "10", "--min-pass-rate", "0.9")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    [(passed, shown)] = re.findall(r"passed (\d+) of 10 \((\d+) %\) < 90 %", out)
+    assert 5 <= int(passed) <= 8  # one answer in three made up
+    assert f'step 3: send "When are you open?"  {passed}/10 ({shown} %)' in out
+    scores = [float(s) for s in re.findall(r"at least 0\.70 +(0\.\d\d) \(lexical\)", out)]
+    assert scores and all(s < 0.7 for s in scores), out

@@ -7,8 +7,7 @@ import math
 
 import streamlit as st
 
-from apichat import profiles
-from apichat import ask
+from apichat import ask, profiles
 from apichat.ask import Ask, Comparison
 
 from . import context, render
