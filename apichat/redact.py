@@ -87,8 +87,9 @@ def without_token(raw: bytes, token: str) -> bytes:
     if len(token) < 4:
         return raw
     masked = mask(token).encode()
+    escaped = json.dumps(token)[1:-1]
     for form in {token, quote_plus(token, errors="surrogatepass"), quote(token, errors="surrogatepass"),
-                 json.dumps(token)[1:-1]}:
+                 escaped, escaped.replace("/", "\\/")}:  # PHP's json_encode writes "/" as "\/"
         raw = raw.replace(form.encode("utf-8", errors="surrogatepass"), masked)
     return raw
 

@@ -103,6 +103,8 @@ def test_masked_url_hides_only_the_password(url, shown):
     (b"x=abc", "abc", b"x=abc"),
     (b"t=a+b%26cd", "a b&cd", b"t=" + "••••••".encode()),
     (b"t=a%20b%26cd", "a b&cd", b"t=" + "••••••".encode()),
+    (b'{"t":"a\\/bcd"}', "a/bcd", b'{"t":"' + "•••••".encode() + b'"}'),  # PHP's json_encode escapes "/"
+    (b'{"t":"a/bcd"}', "a/bcd", b'{"t":"' + "•••••".encode() + b'"}'),
 ])
 def test_without_token_masks_every_encoding_of_the_token(raw, token, kept):
     assert redact_module.without_token(raw, token) == kept
