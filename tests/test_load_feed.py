@@ -78,3 +78,14 @@ def test_stats_read_a_run_and_tolerate_missing_or_partial_files(tmp_path):
         "102,5,,Aggreg")  # a row being written
     points = stats.history(prefix)
     assert [(p["users"], p["p95 ms"], p["failures"]) for p in points] == [(0, None, 0), (5, 40.0, 1)]
+
+
+def test_closing_the_threaded_store_ends_its_threads_even_one_in_a_call(tmp_path):
+    store = ThreadedStore(open_store(str(tmp_path / "console.db")))
+    store.save_profile("p")
+    reading = gevent.spawn(lambda: [store.list_profiles() for _ in range(200)])  # a read thread kept busy
+    gevent.sleep(0.01)
+    assert store.threads == 2  # one writer, one reader
+    store.close()
+    reading.kill()
+    assert store.threads == 0  # none left to be caught in a call by the interpreter's exit

@@ -28,6 +28,7 @@ log = logging.getLogger("apichat.load")
 BATCH = 5000
 
 
+CLOSE_WAIT = 5.0  # seconds close() waits for a thread still in a store call
 READS = ("get_", "list_", "messages_", "count_", "last_")
 
 
@@ -54,9 +55,23 @@ class ThreadedStore:
         return call
 
     def close(self) -> None:
-        self._writes.kill()
-        self._reads.kill()
+        """Stop both threads, and wait until they have, before closing the store.
+
+        A native thread of the pool still blocked in a call at the interpreter's exit aborts the process
+        ("terminate called without an active exception", exit -6) though the run went well.
+        """
+        pools = (self._writes, self._reads)
+        for pool in pools:
+            pool.kill()  # one stop mark per thread, queued behind the call it may be in
+        with gevent.Timeout(CLOSE_WAIT, False):  # a call that never returns (a hung database) must not hang the exit
+            while self.threads:
+                gevent.sleep(0.005)
         self._store.close()
+
+    @property
+    def threads(self) -> int:
+        """Native threads running for this store (0 once closed)."""
+        return self._writes.size + self._reads.size
 
 
 @dataclass(eq=False)

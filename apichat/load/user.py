@@ -62,6 +62,10 @@ class _Process:
         self.token = secrets.token_hex(3)
         self.numbers = itertools.count(1)
 
+    def close(self) -> None:
+        self.dispatcher.stop()
+        self.store.close()
+
 
 def _client(bot_url: str, flow_key: str, *, session, store=None, profile: str = "") -> BotClient:
     """The bot_url client of a load user: the process's session, and no row per send in the Inspector's log of
@@ -180,6 +184,15 @@ def _send_settle(client_id, data, **_):
 def _take_settle(client_id, data, **_):
     for name, values in (data.get("apichat_settle") or {}).items():
         _settle.setdefault(name, []).extend(values)
+
+
+@events.quitting.add_listener
+def _close_process(**_):
+    """The store's threads end before the interpreter does (one still in a call at exit aborts the process)."""
+    global _process
+    if _process is not None:
+        _process.close()
+        _process = None
 
 
 @events.quitting.add_listener
