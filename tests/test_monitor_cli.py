@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 
@@ -115,3 +116,47 @@ def test_an_invalid_file_is_refused_with_file_and_line(tmp_path):
     assert out.stderr.splitlines() == [
         f"{shown}:3: no scenario file or folder \"missing.yaml\" (looked for {tmp_path / 'missing.yaml'})",
         f"{shown}:7: unknown key 'evry' in monitor 2 (did you mean 'every'?)"], out.stderr
+
+
+def _write_monitors(tmp_path, body: str) -> str:
+    (tmp_path / "checks").mkdir(exist_ok=True)
+    (tmp_path / "checks" / "hello.yaml").write_text(SCENARIO)
+    (tmp_path / "checks" / "long.yaml").write_text("name: Long\nsteps:\n  - send: hi\n  - wait: 60s\n")
+    path = tmp_path / "monitors.yaml"
+    path.write_text(body)
+    return str(path)
+
+
+def test_two_processes_on_one_postgresql_store_run_each_monitor_once(tmp_path, start_process, pg_cluster):
+    env, settings, _hook = _services(tmp_path, start_process, APICHAT_DB=pg_cluster.new_database())
+    names = ["one", "two", "three"]
+    path = _write_monitors(tmp_path, "monitors:\n" + "".join(
+        f"  - name: {n}\n    scenarios: [checks/hello.yaml]\n    every: 1h\n" for n in names))
+    both = [subprocess.Popen([sys.executable, "-m", "apichat.monitor", "run", "--once", path], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    db = open_store(settings.db_path)
+    runs = db.list_monitor_runs()
+    assert sorted(r["monitor"] for r in runs) == sorted(names), f"a monitor ran twice or never: {outputs}"
+    assert {r["status"] for r in runs} == {"passed"}
+
+
+def test_a_killed_monitor_process_leaves_its_run_interrupted(tmp_path, start_process, pg_cluster):
+    env, settings, _hook = _services(tmp_path, start_process, APICHAT_DB=pg_cluster.new_database())
+    path = _write_monitors(tmp_path, "monitors:\n  - name: long\n    scenarios: [checks/long.yaml]\n    every: 1h\n")
+    doomed = start_process(["-m", "apichat.monitor", "run", "--once", "--lease", "1s", path], env, name="doomed")
+    db = open_store(settings.db_path)
+    run = wait_until(lambda: [r for r in db.list_monitor_runs("long") if r["status"] == "running"], 30,
+                     message="the run to start")[0]
+    doomed.proc.send_signal(signal.SIGKILL)
+    doomed.proc.wait(10)
+    wait_until(lambda: db.get_monitor_run(run["id"])["status"] == "interrupted", 10,
+               message="the killed process's run to read as interrupted")
+    again = subprocess.run([sys.executable, "-m", "apichat.monitor", "run", "--once", path], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [(r["id"], r["status"]) for r in db.list_monitor_runs("long")] == [(run["id"], "interrupted")], \
+        "the next process ran a monitor that is not due, or left the killed run as it was"
+    stored = db._row("SELECT status, finished_at FROM monitor_runs WHERE id = ?", (run["id"],))
+    assert stored["status"] == "interrupted" and stored["finished_at"] is not None, "the next claimer did not write it"
