@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import requests
 
@@ -87,6 +88,9 @@ monitors:
     assert down["monitor"] == "hello" and down["failures"] == 2
     assert re.match(re.escape(str(tmp_path / "checks" / "hello.yaml")) + r':\d+: step 1 \(send "hi"\): expected 1 reply, 0 arrived$', down["problem"])
     assert (down["expected"], down["arrived"]) == ("messages: 1", "0"), down
+    page = Path(down["transcript"]).read_text(encoding="utf-8")  # the failing run, as a file anyone can open
+    assert "<title>Monitor hello · run " in page and "expected 1 reply, 0 arrived" in page and "<script" not in page
+    assert "Transcript: " + down["transcript"] in [p for p in posts if p["path"].startswith("/flaky2/")][2]["body"]["text"]
     slack = [p for p in posts if p["path"].startswith("/flaky2/")]
     assert [p["status"] for p in slack] == [503, 503, 200, 200], "the down alert got through on its 3rd try"
     assert [set(p["body"]) for p in slack] == [{"text"}] * 4

@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+from .. import transcript as transcripts
 from ..config import SettingsError, load_settings
 from ..scenarios import ScenarioError, parse_duration
 from ..store import StoreUnavailable, open_store
@@ -64,16 +66,29 @@ def _run(args) -> int:
     if monitors is None:
         return 1
     try:
-        store = open_store(load_settings().db_path)
+        settings = load_settings()
+        store = open_store(settings.db_path)
     except (SettingsError, StoreUnavailable) as exc:
         print(f"cannot run monitors: {exc}", file=sys.stderr)
         return 2
+    folder = Path(settings.data_dir) / "transcripts"
+
+    def transcript(run: int) -> str:
+        """The failing run as one HTML file beside the store, for the down alert to link."""
+        row = store.get_monitor_run(run)
+        path = folder / f"monitor-{transcripts.file_stem(row['monitor'])}-run-{run}.html"
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(transcripts.monitor_run_html(store, run, settings.media_dir), encoding="utf-8")
+        return str(path)
+
     holder = holder_name()
     print(f"{len(monitors)} monitor(s) from {args.file} on {store.label} as {holder}", flush=True)
     if args.once:
-        done = run_once(store, monitors, holder, _said, lease=args.lease, backoff=args.alert_backoff)
+        done = run_once(store, monitors, holder, _said, lease=args.lease, backoff=args.alert_backoff,
+                        transcript=transcript)
         return 1 if any(c.status != "passed" for c in done) else 0
-    run_forever(store, monitors, holder, _said, lease=args.lease, backoff=args.alert_backoff)
+    run_forever(store, monitors, holder, _said, lease=args.lease, backoff=args.alert_backoff,
+                        transcript=transcript)
     return 0
 
 

@@ -85,7 +85,7 @@ def check(store, monitor: Monitor, holder: str, *, force: bool = False, lease: f
           target: Callable = profile_target, transcript: Callable[[int], str] | None = None,
           attempts: int = alerts.ATTEMPTS, backoff: float = alerts.BACKOFF) -> Checked | None:
     """Run `monitor` once when it is due (or `force`), not paused, and its lease is this `holder`'s; None when
-    it did not run. `transcript(scenario_run)` gives the path or URL an alert links for a failing run."""
+    it did not run. `transcript(run)` writes the run's HTML transcript and gives the path or URL a down alert links."""
     if is_paused(store, monitor) or not store.claim_monitor(monitor.name, holder, lease):
         return None
     try:
@@ -138,8 +138,12 @@ def _alert(store, monitor: Monitor, checked: Checked, outcome: dict, secrets: li
         return
     detail = outcome.get("detail", {})
     streak = alerts.failing_streak(runs if kind == alerts.DOWN else runs[1:])
-    link = transcript(outcome["scenario_run"]) if transcript and kind == alerts.DOWN and outcome.get("scenario_run") \
-        else ""
+    link = ""
+    if transcript and kind == alerts.DOWN:
+        try:
+            link = transcript(checked.run)
+        except Exception as exc:  # a transcript that cannot be written must not keep the alert from going out
+            link = f"(not written: {type(exc).__name__}: {exc})"
     notice = alerts.Notice(monitor.name, kind, checked.run, streak, outcome["problem"], detail.get("expected", ""),
                            detail.get("arrived", ""), link)
     checked.notice = kind
