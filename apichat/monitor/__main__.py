@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from .. import transcript as transcripts
 from ..config import SettingsError, load_settings
 from ..scenarios import ScenarioError, parse_duration
 from ..store import StoreUnavailable, open_store
 from .check import Checked
 from .config import Monitor, load_monitors
+from .jobs import transcript_writer
 from .schedule import holder_name, run_forever, run_once
 
 
@@ -71,16 +71,7 @@ def _run(args) -> int:
     except (SettingsError, StoreUnavailable) as exc:
         print(f"cannot run monitors: {exc}", file=sys.stderr)
         return 2
-    folder = Path(settings.data_dir) / "transcripts"
-
-    def transcript(run: int) -> str:
-        """The failing run as one HTML file beside the store, for the down alert to link."""
-        row = store.get_monitor_run(run)
-        path = folder / f"monitor-{transcripts.file_stem(row['monitor'])}-run-{run}.html"
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(transcripts.monitor_run_html(store, run, settings.media_dir), encoding="utf-8")
-        return str(path)
-
+    transcript = transcript_writer(store, Path(settings.data_dir) / "transcripts", settings.media_dir)
     holder = holder_name()
     print(f"{len(monitors)} monitor(s) from {args.file} on {store.label} as {holder}", flush=True)
     if args.once:
