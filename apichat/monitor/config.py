@@ -51,7 +51,12 @@ class Monitor:
 
     @property
     def schedule(self) -> str:
-        return f"cron {self.cron}" if self.cron else f"every {self.every:g} s"
+        if self.cron:
+            return f"cron {self.cron}"
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if self.every >= size and self.every % size == 0:
+                return f"every {self.every / size:g}{unit}"
+        return f"every {self.every:g}s"
 
 
 def every_seconds(value) -> float | None:
