@@ -25,6 +25,18 @@ def run_now(monitor: monitors.Monitor) -> None:
              icon=":material/play_arrow:")
 
 
+def save(path: str) -> None:
+    try:
+        kept = monitors.save_monitors(path, st.session_state["mon-edit"])
+    except ScenarioError as exc:
+        st.session_state["mon-edit-problems"] = exc.problems
+    except OSError as exc:
+        st.session_state["mon-edit-problems"] = [f"{path}:1: cannot write the file: {exc.strerror or exc}"]
+    else:
+        st.session_state.pop("mon-edit-problems", None)
+        st.toast(f"Saved {len(kept)} monitor(s); restart the monitor processes to use them", icon=":material/save:")
+
+
 def pause(name: str, paused: bool) -> None:
     monitors.set_paused(db, name, paused)
 
@@ -42,6 +54,14 @@ except ScenarioError as exc:
     found = []
     st.error("**The monitors file cannot be used:**\n\n" + "\n".join(f"- `{p}`" for p in exc.problems),
              icon=":material/error:")
+
+with st.expander("Edit the monitors file"):
+    current = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
+    st.text_area("monitors.yaml", current, height=260, key="mon-edit", label_visibility="collapsed")
+    st.button("Save", key="mon-save", icon=":material/save:", on_click=save, args=(path,),
+              help="Checked first: a file with a problem is not written")
+    if problems := st.session_state.get("mon-edit-problems"):
+        st.error("**Not saved:**\n\n" + "\n".join(f"- `{p}`" for p in problems), icon=":material/error:")
 
 
 @st.fragment(run_every=3)

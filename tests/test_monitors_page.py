@@ -56,3 +56,16 @@ def test_pause_is_kept_in_the_store_and_a_broken_file_named_with_its_line(page_s
     (monitors_file.parent / "bad.yaml").write_text("monitors:\n  - name: x\n    scenarios: [nope.yaml]\n    every: 1s\n")
     at.text_input(key="mon-file").set_value(str(monitors_file.parent / "bad.yaml")).run()
     assert any("bad.yaml:3: no scenario file or folder" in e.value for e in at.error)
+
+
+def test_the_file_is_edited_on_the_page_and_only_a_valid_one_saved(page_store, monitors_file):
+    before = monitors_file.read_text()
+    at = app_page("monitors").run()
+    at.text_area(key="mon-edit").set_value(before.replace("every: 1m", "evry: 1m")).run()
+    at.button(key="mon-save").click().run()
+    assert any("monitors.yaml:4: unknown key 'evry' in monitor 1 (did you mean 'every'?)" in e.value for e in at.error)
+    assert monitors_file.read_text() == before, "a file with a problem was written"
+    at.text_area(key="mon-edit").set_value(before.replace("name: quiet", "name: nightly")).run()
+    at.button(key="mon-save").click().run()
+    assert "name: nightly" in monitors_file.read_text()
+    assert "#### nightly :gray-badge[⚪ never run]" in [m.value for m in at.markdown]

@@ -14,10 +14,10 @@ The rows (leases, runs, alerts) are the store's (store/monitors.py).
 
 from .alerts import DOWN, RECOVERY, Notice, failing_streak, notice_for
 from .check import Checked, check, is_paused, set_paused
-from .config import AlertTarget, Monitor, due, load_monitors, parse_monitors
+from .config import AlertTarget, Monitor, due, load_monitors, parse_monitors, save_monitors
 from .jobs import Jobs, transcript_writer
 from .status import Status, status_of
 
 __all__ = ["AlertTarget", "Checked", "DOWN", "Monitor", "Notice", "RECOVERY", "check", "due", "failing_streak",
-           "is_paused", "Jobs", "load_monitors", "notice_for", "parse_monitors", "set_paused", "Status", "status_of",
+           "is_paused", "Jobs", "load_monitors", "notice_for", "parse_monitors", "save_monitors", "set_paused", "Status", "status_of",
            "transcript_writer"]

@@ -219,3 +219,14 @@ def due(monitor: Monitor, last_start: float | None, now: float) -> bool:
         return upcoming is not None and upcoming.timestamp() <= now + 1.0 and upcoming.timestamp() > last_start
     slack = min(monitor.every * 0.1, 5.0)
     return now - last_start >= monitor.every - slack
+
+
+def save_monitors(path: str | Path, text: str) -> list[Monitor]:
+    """Write `text` to the monitors file at `path` once it parses (ScenarioError, and the file untouched, when
+    not); the monitors it holds. The running schedulers read it again when restarted."""
+    target = Path(path)
+    monitors = parse_monitors(text, str(target), target.parent)
+    partial = target.with_name(f".{target.name}.saving")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return monitors
