@@ -80,6 +80,7 @@ monitors:
     wait_until(lambda: sum(r["status"] == "passed" and r["id"] > recovered for r in db.list_monitor_runs("hello")) >= 1,
                30, message="another passing run after the recovery")
     monitor.stop()
+    assert monitor.proc.returncode == 0, monitor.output()
 
     posts = _posts(hook)
     ops = [p["body"] for p in posts if p["path"] == "/ops"]
@@ -107,6 +108,7 @@ monitors:
     assert broken["error"].startswith("HTTP 500") and "broken" not in broken["target"], broken
     statuses = [r["status"] for r in reversed(db.list_monitor_runs("hello"))]
     assert "failed" in statuses and statuses[0] == "passed" and statuses[-1] == "passed"
+    assert "running" not in statuses and "interrupted" not in statuses, "SIGTERM cut a run short"
     assert "SECRETPATH" not in monitor.output() and FLOW_KEY not in monitor.output()
 
 

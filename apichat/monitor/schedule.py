@@ -47,7 +47,8 @@ def run_once(store, monitors: list[Monitor], holder: str, said: Callable[[Monito
 
 def run_forever(store, monitors: list[Monitor], holder: str, said: Callable[[Monitor, Checked | None], None],
                 lease: float = LEASE_SECONDS, **options) -> None:
-    """Run the monitors on their schedules until SIGTERM or SIGINT."""
+    """Run the monitors on their schedules until SIGTERM or SIGINT; runs under way are finished first (a run cut
+    short by a harder kill reads as interrupted once its lease expires)."""
     scheduler = BlockingScheduler(timezone=timezone.utc, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
 
@@ -59,7 +60,7 @@ def run_forever(store, monitors: list[Monitor], holder: str, said: Callable[[Mon
                           next_run_time=datetime.now(timezone.utc))
 
     def stop(_signum, _frame) -> None:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
