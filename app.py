@@ -14,6 +14,7 @@ PAGES = [
     ("pages/connect.py", "Connect", ":material/link:"),
     ("pages/inspector.py", "Inspector", ":material/manage_search:"),
     ("pages/scenarios.py", "Scenarios", ":material/checklist:"),
+    ("pages/monitors.py", "Monitors", ":material/monitor_heart:"),
     ("pages/explorer.py", "Explorer", ":material/account_tree:"),
     ("pages/load.py", "Load", ":material/speed:"),
 ]

@@ -116,3 +116,19 @@ def masked_url(url: str) -> str:
         # urlunsplit drops an empty host's `//` (postgresql:///db: a socket), which changes what the URL means
         masked = f"{parts.scheme}://{masked[len(parts.scheme) + 1:]}"
     return masked
+
+
+def masked_hook(url: str) -> str:
+    """An alert target (a Slack or ops webhook URL, whose path is its secret) as it may be shown or stored: the
+    scheme and host, and the path's last few characters."""
+    parts = urlsplit(str(url))
+    rest = parts.path + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/{mask(rest.lstrip('/'))}" if rest.strip("/") else f"{parts.scheme}://{host}/"
+
+
+def without_secrets(text: str, secrets) -> str:
+    """`text` with each of `secrets` (keys of a profile, webhook URLs) masked wherever it appears."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, mask(secret))
+    return text

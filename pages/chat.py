@@ -114,6 +114,8 @@ with tools:
                            on_click="ignore", icon=":material/data_object:")
         st.download_button("Markdown", partial(export, "md", conv_key), f"{stem}.md", "text/markdown",
                            on_click="ignore", icon=":material/description:")
+        st.download_button("HTML (anyone can open it)", partial(transcript.conversation_html, db, conv_key,
+                           settings.media_dir), f"{stem}.html", "text/html", on_click="ignore", icon=":material/web:")
 
         def as_scenario(conv_id: int) -> str:
             from apichat.scenarios import record_conversation  # expectations: what the bot actually said

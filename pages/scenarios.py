@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from apichat import scenarios
+from apichat import scenarios, transcript
 from apichat.processes import ROOT
 from apichat.scenarios import batches as runs
 from ui import context
@@ -91,7 +92,13 @@ with tab_history:
                              key="sc-history", width="stretch")
         rows = event.selection.rows if event else []
         if rows:
-            show_run(db.get_scenario_run(int(table.iloc[rows[0]]["run"])))
+            picked_run = int(table.iloc[rows[0]]["run"])
+            show_run(db.get_scenario_run(picked_run))
+            if db.get_scenario_run(picked_run)["conversation"] is not None:
+                st.download_button("HTML transcript", partial(transcript.scenario_run_html, db, picked_run,
+                                   settings.media_dir), f"scenario-run-{picked_run}.html", "text/html",
+                                   on_click="ignore", icon=":material/web:", key="sc-history-html",
+                                   help="This run's conversation with each step's verdict, as one file anyone can open")
         else:
             st.caption("Select a run to see its steps.")
 

@@ -44,6 +44,10 @@ def filled(path: str) -> Store:
     store.add_scenario_result(run, position=0, line=3, label="send hi", status="passed", first_reply_ms=12.0)
     store.finish_scenario_run(run, status="passed", passed=1)
     store.save_verdict("llama3.1", "is polite", "Hi Ada!", True, "it greets")
+    monitor_run = store.start_monitor_run("greeting", "host:1:abc")
+    store.finish_monitor_run(monitor_run, status="failed", problem="s.yaml:3: no reply", first_p50_ms=12.0)
+    store.add_monitor_alert("greeting", run=monitor_run, kind="down", target="slack https://hooks.slack.com/••••••XXXX",
+                            status="sent", attempts=1)
     store.store_id  # noqa: B018 - a setting of its own, which the copy leaves behind
     return store
 

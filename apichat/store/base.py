@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .deliveries import Deliveries
+from .monitors import Monitors
 from .profiles import Profiles
 from .runs import ScenarioRuns
 from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns, Verdicts):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Monitors):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str

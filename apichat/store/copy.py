@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from . import Store
 
-# in the order of their references (a message names its conversation, a result its run)
+# in the order of their references (a message names its conversation, a result its run); monitor_leases are
+# not copied: a lease belongs to a process running on the source
 TABLES = ("profiles", "settings", "contacts", "conversations", "messages", "deliveries", "requests",
-          "scenario_runs", "scenario_results", "judge_verdicts")
+          "scenario_runs", "scenario_results", "judge_verdicts", "monitor_runs", "monitor_alerts")
 KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key"}  # the others are ordered by id
 NOT_COPIED = {"settings": "key <> 'store_id'"}
 ROWS_PER_INSERT = 100

@@ -124,6 +124,12 @@ def test_a_chat_saved_as_a_scenario_replays_green(page, console, tmp_path):
     scenario = parse_scenario(saved, filename)
     assert [s.action for s in scenario.steps] == ["send", "click"]
     assert "click: ☕ Products" in saved and "count: 3" in saved and "messages: 1" in saved
+    with page.expect_download() as download:  # the same conversation as one file anyone can open
+        page.get_by_role("button", name="HTML (anyone can open it)").click()
+    assert download.value.suggested_filename == f"conversation-sandbox-{conv_id}.html"
+    download.value.save_as(tmp_path / "chat.html")
+    exported = (tmp_path / "chat.html").read_text(encoding="utf-8")
+    assert "this week&#x27;s bestsellers" in exported and "<script" not in exported
     page.keyboard.press("Escape")
 
     # the same recorder, shown on the Scenarios page, says the same
