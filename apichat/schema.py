@@ -175,6 +175,16 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     );
     """,
+    # 8: a simulated contact's LLM answers (apichat/simulate/simulator.py), keyed by a hash of model, seed and the
+    # exact messages asked, so a re-run of an unchanged bot replays exactly and asks nothing
+    """
+    CREATE TABLE simulator_answers (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -360,4 +370,14 @@ PG_MIGRATIONS = [
         created_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 5: SQLite's migration 8: a simulated contact's LLM answers
+    """
+    CREATE TABLE simulator_answers (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+
 ]

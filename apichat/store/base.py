@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from .answers import SimulatorAnswers
 from .deliveries import Deliveries
 from .profiles import Profiles
 from .runs import ScenarioRuns
 from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns, Verdicts):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, SimulatorAnswers):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str

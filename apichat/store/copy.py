@@ -12,8 +12,8 @@ from . import Store
 
 # in the order of their references (a message names its conversation, a result its run)
 TABLES = ("profiles", "settings", "contacts", "conversations", "messages", "deliveries", "requests",
-          "scenario_runs", "scenario_results", "judge_verdicts")
-KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key"}  # the others are ordered by id
+          "scenario_runs", "scenario_results", "judge_verdicts", "simulator_answers")
+KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key", "simulator_answers": "key"}  # the others are ordered by id
 NOT_COPIED = {"settings": "key <> 'store_id'"}
 ROWS_PER_INSERT = 100
 
