@@ -15,16 +15,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..ai import AIError, Checks
 from ..explore import load_map
+from ..profiles import SANDBOX
 from ..scenarios import ScenarioError, TargetError, parse_duration, target_for
 from .goal import load_goal
-from .plan import Unreachable
+from .plan import Planner, Unreachable
 from .report import junit_xml, text_report, write_all
 from .simulation import (
     MODES,
     Options,
     SimulateError,
     crawl_for,
+    names_for,
     prepare,
     refusal,
     run_all,
@@ -59,6 +62,19 @@ def _run(args) -> int:
     except SimulateError as exc:
         print(f"cannot simulate: {exc}", file=sys.stderr)
         return 2
+    # what can be decided before anything starts: the contact count for a real workspace, a map with no way there
+    problem = refusal(goal, options, {"name": args.profile or SANDBOX})
+    if problem:
+        print(f"cannot simulate: {problem}", file=sys.stderr)
+        return 2
+    if crawl_map is not None and not use_llm(options):
+        try:
+            Planner(crawl_map, goal, Checks.from_env(), names_for(goal)).check()
+        except Unreachable as exc:
+            return _unreachable(args, goal, exc)
+        except AIError as exc:
+            print(f"cannot simulate: success could not be checked on the map: {exc}", file=sys.stderr)
+            return 2
     try:
         with target_for(args.profile) as target:
             return _simulate(args, goal, crawl_map, options, target)
@@ -67,11 +83,14 @@ def _run(args) -> int:
         return 2
 
 
+def _unreachable(args, goal, exc: Unreachable) -> int:
+    print(f"unreachable: {exc}")
+    if args.junitxml:
+        junit_xml(goal, [], args.junitxml, problem=f"unreachable: {exc}")
+    return 1
+
+
 def _simulate(args, goal, crawl_map, options, target) -> int:
-    problem = refusal(goal, options, target.profile)
-    if problem:
-        print(f"cannot simulate: {problem}", file=sys.stderr)
-        return 2
     print(f"simulating {goal.name!r} against {target.detail}", file=sys.stderr, flush=True)
     try:
         if crawl_map is None and not use_llm(options):
@@ -82,10 +101,7 @@ def _simulate(args, goal, crawl_map, options, target) -> int:
                 (Path(args.out) / "map.json").write_text(crawl_map.to_json(), encoding="utf-8")
         prepared = prepare(goal, target.store, options, crawl_map)
     except Unreachable as exc:
-        print(f"unreachable: {exc}")
-        if args.junitxml:
-            junit_xml(goal, [], args.junitxml, problem=f"unreachable: {exc}")
-        return 1
+        return _unreachable(args, goal, exc)
     except SimulateError as exc:
         print(f"cannot simulate: {exc}", file=sys.stderr)
         return 2

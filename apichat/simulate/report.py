@@ -114,12 +114,13 @@ def write_all(store: Store, goal: Goal, verdicts: list[Verdict], out: str | Path
 
 
 def junit_xml(goal: Goal, verdicts: list[Verdict], path: str | Path, problem: str = "") -> None:
-    """One test case per simulated conversation (a failure when the goal was not reached); `problem`: nothing ran."""
+    """One test case per simulated conversation (a failure when the goal was not reached); `problem`: why none
+    ran (unreachable on the map), one failing case."""
     suite = ET.Element("testsuite", name="simulate", tests=str(len(verdicts) or 1))
-    failures = 0
+    failures = 1 if problem else 0
     if problem:
-        case = ET.SubElement(suite, "testcase", classname="simulate", name=goal.name if goal else "simulate")
-        ET.SubElement(case, "error", message=problem).text = problem
+        case = ET.SubElement(suite, "testcase", classname="simulate", name=goal.name)
+        ET.SubElement(case, "failure", message=problem).text = problem
     for v in verdicts:
         case = ET.SubElement(suite, "testcase", classname=f"simulate.{goal.name}", name=f"run {v.number}",
                              time=f"{v.seconds:.3f}")
@@ -128,7 +129,7 @@ def junit_xml(goal: Goal, verdicts: list[Verdict], path: str | Path, problem: st
             ET.SubElement(case, "failure", message=v.reason).text = "\n".join(verdict_lines(v))
         ET.SubElement(case, "system-out").text = "\n".join(verdict_lines(v))
     suite.set("failures", str(failures))
-    suite.set("errors", "1" if problem else "0")
+    suite.set("errors", "0")
     root = ET.Element("testsuites")
     root.append(suite)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
