@@ -36,9 +36,33 @@ def popover(db: Store, profile: dict, db_path: str) -> None:
 
 
 def box(db: Store) -> None:
-    """The session's Autopilot above the thread, polling while it runs."""
+    """The session's Autopilot above the thread: while it runs, its progress (polled) beside a Stop button (drawn
+    once, so it stays put under the pointer); then its verdict."""
     run = current()
-    context.fragment(run_every=1.0 if run is not None and run.running else None)(status)(db)
+    if run is None:
+        return
+    if not run.running:
+        status(db, run)
+        return
+    with st.container(border=True, horizontal=True, vertical_alignment="center", key="autopilot-status"):
+        context.fragment(run_every=1.0)(progress)(db)
+        st.button("Stop", icon=":material/stop_circle:", key="autopilot-stop", on_click=run.stop.set)
+
+
+def progress(db: Store) -> None:
+    """A running Autopilot's line. The chat switches to the run's contact and conversation, once, when it has one;
+    when the run ends, the whole page is drawn again (the verdict, no more polling)."""
+    run = current()
+    if run is None or not run.running:
+        st.rerun(scope="app")
+    verdict = run.verdict
+    if verdict is not None and st.session_state.get(SHOWN_KEY) != run.id:
+        st.session_state[SHOWN_KEY] = run.id
+        contacts.show_conversation(db, verdict.contact_id, verdict.conversation)
+        st.rerun(scope="app")
+    turns = len(verdict.records) if verdict else 0
+    st.markdown(f"**Autopilot** · {run.goal.name} · {run.status}" + (f" · turn {turns}" if turns else "")
+                + (f" — {run.message}" if run.message else ""), width="stretch")
 
 
 def controls(db: Store, profile: dict, db_path: str) -> None:
@@ -79,30 +103,14 @@ def current() -> Autopilot | None:
     return autopilots().get(st.session_state.get(RUN_KEY))
 
 
-def status(db: Store) -> None:
-    """The session's Autopilot: live while it runs (Stop), then its verdict. The chat switches to the run's contact
-    and conversation, once, when it has one."""
-    run = current()
-    if run is None:
-        return
-    if not run.running and st.session_state.pop("autopilot-polling", False):
-        st.rerun(scope="app")  # it ended while this polled: draw the verdict once, and stop polling
+def status(db: Store, run: Autopilot) -> None:
+    """A finished Autopilot's verdict: reached or not, what matched, what was noticed, each turn's reply times."""
     verdict = run.verdict
-    if verdict is not None and st.session_state.get(SHOWN_KEY) != run.id:
+    if verdict is not None and st.session_state.get(SHOWN_KEY) != run.id:  # it ended before the page polled
         st.session_state[SHOWN_KEY] = run.id
         contacts.show_conversation(db, verdict.contact_id, verdict.conversation)
-        st.rerun(scope="app")
+        st.rerun()
     with st.container(border=True, key="autopilot-status"):
-        turns = len(verdict.records) if verdict else 0
-        if run.running:
-            st.session_state["autopilot-polling"] = True
-            with st.container(horizontal=True, vertical_alignment="center"):
-                st.markdown(f"**Autopilot** · {run.goal.name} · {run.status}"
-                            + (f" · turn {turns}" if turns else "") + (f" — {run.message}" if run.message else ""),
-                            width="stretch")
-                if st.button("Stop", icon=":material/stop_circle:", key="autopilot-stop"):
-                    run.stop.set()
-            return
         if verdict is None:
             st.error(f"Autopilot could not run {run.goal.name}: {run.message}", icon=":material/error:")
         elif verdict.reached:
@@ -136,6 +144,7 @@ def past(db: Store) -> None:
         return
     for row in rows:
         mark = {"passed": "✓ reached", "failed": "✗ not reached", "error": "! error"}.get(row["status"], row["status"])
-        st.button(f"{row['scenario']} · {mark} · {row['passed_steps']} turns · {row['contact_id']}",
+        turns = row["passed_steps"]
+        st.button(f"{row['scenario']} · {mark} · {turns} turn{'' if turns == 1 else 's'} · {row['contact_id']}",
                   key=f"autopilot-past-{row['id']}", width="stretch", type="tertiary",
                   on_click=contacts.show_conversation, args=(db, row["contact_id"], row["conversation"]))

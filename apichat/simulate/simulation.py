@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import lint
 from ..ai import Checks
-from ..explore import CrawlMap, Limits, RunnerTransport, crawl
+from ..explore import Crawler, CrawlMap, Limits, RunnerTransport
 from ..profiles import SANDBOX, real_contacts_problem
 from ..scenarios import record_conversation
 from ..store import Store
@@ -83,7 +83,7 @@ def crawl_for(goal: Goal, store: Store, profile: dict, options: Options, detail:
                                 pace=0.0 if profile.get("name") == SANDBOX else 1.0, detail=detail)
     starts = goal.say[:1] or ["hi"]
     workers = 4 if profile.get("name") == SANDBOX else 1
-    return crawl(transport, starts, Limits(depth=options.depth, workers=workers), lint.channels_of(profile))
+    return Crawler(transport, starts, Limits(depth=options.depth, workers=workers), lint.channels_of(profile)).run()
 
 
 @dataclass
