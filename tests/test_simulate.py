@@ -196,3 +196,29 @@ def test_the_command_line_refuses_or_reports_unreachable_before_starting_anythin
                  str(junit)]) == 1
     assert "unreachable: no state on the map meets success" in capsys.readouterr().out
     assert 'failures="1"' in junit.read_text() and "unreachable" in junit.read_text()
+
+
+# ---------------------------------------------------------------- the Autopilot's helpers
+
+
+def test_a_typed_goal_is_a_goal_and_the_newest_saved_map_of_the_profile_is_found(tmp_path):
+    from apichat.simulate.runs import Autopilots, newest_map, typed_goal
+
+    g = typed_goal("get an order number", "Order #", "hi\n\n yes \n")
+    assert (g.goal, g.say, g.describe_success()) == ("get an order number", ["hi", "yes"],
+                                                      '{"text": {"contains": "Order #"}}')
+    with pytest.raises(ScenarioError, match="<typed goal>:"):
+        typed_goal("", "Order #", "hi")
+    m, _ = shop_map()
+    db = tmp_path / "console.db"
+    assert newest_map(str(db), "sandbox") is None
+    folder = tmp_path / "explore" / "20261203-120000-sandbox-ab12"
+    folder.mkdir(parents=True)
+    (folder / "map.json").write_text(m.to_json())
+    (tmp_path / "explore" / "20261203-130000-staging-cd34").mkdir()
+    (tmp_path / "explore" / "20261203-130000-staging-cd34" / "map.json").write_text("not json")
+    found = newest_map(str(db), "sandbox")
+    assert found is not None and set(found.states) == set(m.states)
+    assert newest_map(str(db), "staging") is None  # unreadable: skipped
+    refused = Autopilots().start(None, {"name": "staging"}, str(db), g, Options(runs=6))
+    assert refused.status == "failed" and "need --allow-real" in refused.message and not refused.running
