@@ -44,6 +44,7 @@ def filled(path: str) -> Store:
     store.add_scenario_result(run, position=0, line=3, label="send hi", status="passed", first_reply_ms=12.0)
     store.finish_scenario_run(run, status="passed", passed=1)
     store.save_verdict("llama3.1", "is polite", "Hi Ada!", True, "it greets")
+    store.save_simulator_answer("k" * 64, "llama3.1", "{\"press\": \"Products\"}")
     store.store_id  # noqa: B018 - a setting of its own, which the copy leaves behind
     return store
 
