@@ -222,3 +222,48 @@ def test_a_typed_goal_is_a_goal_and_the_newest_saved_map_of_the_profile_is_found
     assert newest_map(str(db), "staging") is None  # unreadable: skipped
     refused = Autopilots().start(None, {"name": "staging"}, str(db), g, Options(runs=6))
     assert refused.status == "failed" and "need --allow-real" in refused.message and not refused.running
+
+
+# ---------------------------------------------------------------- the engine, in-process against the demo bot
+
+
+class Scripted:
+    """A player that does the given actions in turn, then gives up."""
+
+    mode = "scripted"
+
+    def __init__(self, *actions: Action):
+        self.actions = list(actions)
+
+    def decide(self, replies, history):
+        from apichat.simulate import Decision
+
+        if len(history) < len(self.actions):
+            return Decision(self.actions[len(history)], why="scripted")
+        return Decision(stop="out of script")
+
+
+def test_the_engine_judges_the_whole_conversation_and_keeps_it_as_a_run():
+    from apichat.ai import Checks
+    from apichat.simulate import play
+    from tests.scenario_helpers import InstantBot, scenario_store
+
+    store = next(scenario_store())
+    profile = store.get_profile("p")
+    g = parse_goal("name: Browse\npersona: {name: Sam Buyer}\ngoal: see the products\nsuccess:\n"
+                   "  - text: {contains: bestsellers}\nmax_turns: 4\n", "browse.yaml")
+    hi, products = Action("send", text="hi"), Action("postback", title="☕ Products", payload="MENU_PRODUCTS")
+    v = play(g, store, profile, Scripted(hi, hi, products), checks=Checks(), settle=0.05, deliver=InstantBot())
+    assert (v.reached, v.turns, [r.label for r in v.records]) == (True, 3, ['send "hi"', 'send "hi"', "☕ Products"])
+    assert v.matched[0].startswith('line 5: {"text": {"contains": "bestsellers"}} — reply 1: Here are this week')
+    assert v.notes == ["turn 2: loop — back to the answer of turn 1"] and v.records[0].first_reply is not None
+    run = store.get_scenario_run(v.run_id)
+    assert (run["status"], run["batch"], run["passed_steps"], run["contact_id"]) == ("passed", "simulate", 3,
+                                                                                     v.contact_id)
+    missed = play(g, store, profile, Scripted(Action("send", text="media")), checks=Checks(), settle=0.05,
+                  deliver=InstantBot())
+    assert (missed.reached, missed.turns, missed.reason) == (False, 1, "out of script")
+    results = store.scenario_results(missed.run_id)
+    assert [r["label"] for r in results] == ['send "media"', "success"] and results[-1]["status"] == "failed"
+    assert store.get_scenario_run(missed.run_id)["status"] == "failed"
+    store.close()

@@ -218,10 +218,14 @@ class Runner:
         result = RunResult(scenario, self.profile["name"], contact, conversation["id"], conversation["conv_id"],
                            started=time.time())
         if self.keep:
-            result.run_id = self.store.start_scenario_run(
-                scenario=scenario.name, path=scenario.path, profile=self.profile["name"],
-                total_steps=len(scenario.steps), source=scenario.source, batch=self.batch,
-                contact_id=contact["id"], conversation=conversation["id"])
+            try:
+                result.run_id = self.store.start_scenario_run(
+                    scenario=scenario.name, path=scenario.path, profile=self.profile["name"],
+                    total_steps=len(scenario.steps), source=scenario.source, batch=self.batch,
+                    contact_id=contact["id"], conversation=conversation["id"])
+            except BaseException:
+                self.feed.close(conversation["id"])
+                raise
         return Session(self, scenario, contact, conversation, result)
 
     # -------------------------------------------------------- setup

@@ -125,12 +125,14 @@ def play(goal: Goal, store: Store, profile: dict, player: Player, *, checks: Che
          settle: float = 1.0, timeout: float = 10.0, keep: bool = True, stop: threading.Event | None = None,
          pace: Pace | None = None, on_turn: Callable[[Verdict, TurnRecord], None] | None = None,
          on_start: Callable[[Verdict], None] | None = None, known_states: set[str] | None = None,
-         number: int = 1) -> Verdict:
-    """One new contact in a new conversation plays `goal` until it meets `success`, gives up, or runs out of turns."""
+         number: int = 1, deliver: Callable | None = None) -> Verdict:
+    """One new contact in a new conversation plays `goal` until it meets `success`, gives up, or runs out of turns.
+    `deliver`: how a message is sent (the outbox's, unless a test hands in a bot)."""
     started = time.monotonic()
     settle = goal.settle if goal.settle is not None else settle
     timeout = goal.timeout if goal.timeout is not None else timeout
-    runner = Runner(store, profile, settle=settle, timeout=timeout, keep=keep, batch=BATCH, checks=checks)
+    runner = Runner(store, profile, settle=settle, timeout=timeout, keep=keep, batch=BATCH, checks=checks,
+                    deliver=deliver, poll=0.01)
     persona = goal.persona
     contact = {"id": f"{CONTACT_PREFIX}{secrets.token_hex(4)}", "name": goal.contact_name,
                "email": persona.get("email", ""), "phone": persona.get("phone", "")}
