@@ -253,14 +253,14 @@ def test_the_engine_judges_the_whole_conversation_and_keeps_it_as_a_run():
     g = parse_goal("name: Browse\npersona: {name: Sam Buyer}\ngoal: see the products\nsuccess:\n"
                    "  - text: {contains: bestsellers}\nmax_turns: 4\n", "browse.yaml")
     hi, products = Action("send", text="hi"), Action("postback", title="☕ Products", payload="MENU_PRODUCTS")
-    v = play(g, store, profile, Scripted(hi, hi, products), checks=Checks(), settle=0.05, deliver=InstantBot())
+    v = play(g, store, profile, Scripted(hi, hi, products), checks=Checks(), settle=0.02, deliver=InstantBot())
     assert (v.reached, v.turns, [r.label for r in v.records]) == (True, 3, ['send "hi"', 'send "hi"', "☕ Products"])
     assert v.matched[0].startswith('line 5: {"text": {"contains": "bestsellers"}} — reply 1: Here are this week')
     assert v.notes == ["turn 2: loop — back to the answer of turn 1"] and v.records[0].first_reply is not None
     run = store.get_scenario_run(v.run_id)
     assert (run["status"], run["batch"], run["passed_steps"], run["contact_id"]) == ("passed", "simulate", 3,
                                                                                      v.contact_id)
-    missed = play(g, store, profile, Scripted(Action("send", text="media")), checks=Checks(), settle=0.05,
+    missed = play(g, store, profile, Scripted(Action("send", text="media")), checks=Checks(), settle=0.02,
                   deliver=InstantBot())
     assert (missed.reached, missed.turns, missed.reason) == (False, 1, "out of script")
     results = store.scenario_results(missed.run_id)

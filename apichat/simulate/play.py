@@ -132,7 +132,7 @@ def play(goal: Goal, store: Store, profile: dict, player: Player, *, checks: Che
     settle = goal.settle if goal.settle is not None else settle
     timeout = goal.timeout if goal.timeout is not None else timeout
     runner = Runner(store, profile, settle=settle, timeout=timeout, keep=keep, batch=BATCH, checks=checks,
-                    deliver=deliver, poll=0.01)
+                    deliver=deliver)
     persona = goal.persona
     contact = {"id": f"{CONTACT_PREFIX}{secrets.token_hex(4)}", "name": goal.contact_name,
                "email": persona.get("email", ""), "phone": persona.get("phone", "")}
