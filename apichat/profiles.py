@@ -18,11 +18,21 @@ from .markdown import literal
 from .store import Store
 
 SANDBOX = "sandbox"
+SAFE_CONTACTS = 5  # a real workspace gets at most this many new contacts from one run without --allow-real
 SANDBOX_WORKSPACE = "demo"
 WEBHOOK_MODES = ("public", "local", "custom")  # where UChat calls back: the public URL, this machine, a URL typed in
 PARTNER_FIELDS = {"base_url": "Base URL", "workspace_id": "Workspace id", "partner_key": "Partner API key"}
 PARTNER_ACTIONS = {"get": "Get webhook", "set": "Set webhook", "remove": "Remove webhook"}
 _MODE_SETTING, _CUSTOM_SETTING = "connect.webhook_mode.", "connect.webhook_custom."  # + the profile's name
+
+
+def real_contacts_problem(contacts: int, *, real: bool, allow_real: bool) -> str:
+    """Why `contacts` new contacts must not go to a real workspace in one run ('' when they may): more than
+    SAFE_CONTACTS need --allow-real. Load runs and simulations share this rule."""
+    if real and contacts > SAFE_CONTACTS and not allow_real:
+        return (f"{contacts} contacts against a real workspace need --allow-real (up to {SAFE_CONTACTS} run "
+                "without it); add --max-rate to cap messages per second")
+    return ""
 
 
 def new_verify_key() -> str:

@@ -211,6 +211,16 @@ MIGRATIONS = [
     );
     CREATE INDEX monitor_alerts_by_monitor ON monitor_alerts (monitor, id);
     """,
+    # 9: a simulated contact's LLM answers (apichat/simulate/simulator.py), keyed by a hash of model, seed and the
+    # exact messages asked, so a re-run of an unchanged bot replays exactly and asks nothing
+    """
+    CREATE TABLE simulator_answers (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -432,4 +442,14 @@ PG_MIGRATIONS = [
     );
     CREATE INDEX monitor_alerts_by_monitor ON monitor_alerts (monitor, id);
     """,
+    # 6: SQLite's migration 9: a simulated contact's LLM answers
+    """
+    CREATE TABLE simulator_answers (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+
 ]

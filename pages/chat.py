@@ -10,7 +10,7 @@ import streamlit as st
 from apichat import lint, outbox, transcript
 from apichat import media as uploads
 from apichat.payloads import MEDIA_KINDS, file_type_for
-from ui import a11y, ask_view, contacts, context, live, render
+from ui import a11y, ask_view, autopilot_view, contacts, context, live, render
 from ui.html import CSS
 from ui.thread import Thread
 
@@ -97,6 +97,8 @@ with tools:
         if started := ask_view.controls("chat-ask", profile, persona):
             st.session_state["ask"] = started
             st.switch_page("pages/ask.py")
+    with st.popover("Autopilot", icon=":material/smart_toy:", help="A simulated contact with a goal chats here"):
+        autopilot_view.popover(db, profile, settings.db_path)
     with st.popover("Send media by URL", icon=":material/attach_file:"):
         with st.form("media-url", border=False, clear_on_submit=True):
             kind = st.selectbox("Type", MEDIA_KINDS)
@@ -128,6 +130,7 @@ with tools:
                            "application/x-yaml", on_click="ignore", icon=":material/checklist:",
                            help="A scenario file that replays your messages and expects what the bot said; "
                                 "edit it, then run it on the Scenarios page or with pytest.")
+autopilot_view.box(db)  # a simulated contact's progress and verdict (apichat.simulate)
 
 
 # ---------------------------------------------------------------- the thread

@@ -117,7 +117,13 @@ def product_action(ctx: Context, payload: str) -> list[Reply] | None:
 
 
 def checkout(ctx: Context) -> list[Reply]:
-    return [Reply(ctx.say.buttons(texts.CHECKOUT, [postback("Main menu", "MENU")]))]
+    return [Reply(ctx.say.buttons(texts.CHECKOUT, [postback("Place order", "PLACE_ORDER"),
+                                                   postback("Main menu", "MENU")]))]
+
+
+def place_order(ctx: Context) -> list[Reply]:
+    """The order's confirmation; its number is always the same (a demo), so a recorded conversation replays."""
+    return [Reply(ctx.say.text(texts.ORDER_PLACED))]
 
 
 # ---------------------------------------------------------------- media
@@ -214,6 +220,7 @@ POSTBACKS = {
     "SEND_FILE": send_file, "DEMO_BURST": burst, "DEMO_SLOW": slow, "DEMO_UNKNOWN": unknown_kind,
     "DEMO_LONG": COMMANDS["long"], "DEMO_EMOJI": COMMANDS["emoji"], "DEMO_RTL": COMMANDS["rtl"],
     "DEMO_SQUARE_CARDS": square_carousel, "DEMO_LINKS": links, "CHECKOUT": checkout,
+    "PLACE_ORDER": place_order,
 }
 
 

@@ -26,6 +26,7 @@ INFO = {
 
 CHECKOUT = ("This is a demo, so no coffee will ship 😉 In a real bot this is where the payment link "
             "or the order summary would go.")
+ORDER_PLACED = "✅ Order #NW-1042 placed: thank you for shopping with Northwind Coffee! (A demo: nothing ships.)"
 
 BURST = (
     "1/5 Order received ✅",

@@ -31,7 +31,8 @@ SLOW_FIXTURES = {"start_process"}
 # modules whose tests run the product's CLIs as child processes (`python -m ...`, seconds each), or generate
 # hundreds of cases each (the property tests: the fast loop keeps the unit tests of the same code)
 SLOW_MODULES = {"test_load.py", "test_explore_cli.py", "test_scenarios_cli.py", "test_store_cli.py",
-                "test_properties.py", "test_ai_cli.py", "test_monitor_cli.py"}
+                "test_properties.py", "test_ai_cli.py", "test_monitor_cli.py",
+                "test_simulate_cli.py"}
 # single tests that take seconds: module name -> test names (without parameters)
 SLOW_TESTS = {
     "test_load_page.py": {"test_a_run_on_a_fresh_sandbox_shows_steps_and_is_kept_in_history",  # Locust runs

@@ -41,7 +41,7 @@ def test_the_demo_bot_is_mapped_completely_from_hi(demo):
     from sandbox.bot import POSTBACKS, PRODUCTS
     offered = {"MENU_PRODUCTS", "MENU_MEDIA", "MENU_SUPPORT", "MENU_MORE", "SEND_IMAGE", "SEND_AUDIO", "SEND_VIDEO",
                "SEND_FILE", "DEMO_BURST", "DEMO_SLOW", "DEMO_UNKNOWN", "DEMO_LONG", "DEMO_EMOJI", "DEMO_RTL",
-               "DEMO_SQUARE_CARDS", "DEMO_LINKS", "CHECKOUT", "MENU",
+               "DEMO_SQUARE_CARDS", "DEMO_LINKS", "CHECKOUT", "PLACE_ORDER", "MENU",
                *(f"{a}_{p[0]}" for p in PRODUCTS for a in ("ADD", "INFO"))}
     assert offered <= set(POSTBACKS) | {f"{a}_{p[0]}" for p in PRODUCTS for a in ("ADD", "INFO")}
     assert payloads == offered

@@ -48,6 +48,7 @@ def filled(path: str) -> Store:
     store.finish_monitor_run(monitor_run, status="failed", problem="s.yaml:3: no reply", first_p50_ms=12.0)
     store.add_monitor_alert("greeting", run=monitor_run, kind="down", target="slack https://hooks.slack.com/••••••XXXX",
                             status="sent", attempts=1)
+    store.save_simulator_answer("k" * 64, "llama3.1", "{\"press\": \"Products\"}")
     store.store_id  # noqa: B018 - a setting of its own, which the copy leaves behind
     return store
 

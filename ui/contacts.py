@@ -41,6 +41,12 @@ def select_persona(db: Store, persona_id: str) -> None:
     db.set_setting("persona", persona_id)
 
 
+def show_conversation(db: Store, contact_id: str, conversation: int) -> None:
+    """Make `contact_id` the persona and its stored conversation `conversation` the current one (a simulation's)."""
+    select_persona(db, contact_id)
+    st.session_state["conversation"] = conversation
+
+
 def open_conversation(db: Store, profile: str, conv_id: int) -> None:
     row = db.ensure_conversation(profile, st.session_state["persona"], int(conv_id))
     st.session_state["conversation"] = row["id"]

@@ -78,10 +78,14 @@ class Endpoint:
             raise EndpointError(f"{self.label}: /{path} did not answer a JSON object: {self.shown(response.text)}")
         return answer
 
-    def chat(self, messages: list[dict], *, model: str | None = None, temperature: float = 0.0) -> str:
-        """The text of the first choice of a chat completion (`model` instead of the endpoint's own)."""
-        answer = self.post("chat/completions", {"model": model or self.model, "messages": messages,
-                                                "temperature": temperature, "stream": False})
+    def chat(self, messages: list[dict], *, model: str | None = None, temperature: float = 0.0,
+             seed: int | None = None) -> str:
+        """The text of the first choice of a chat completion (`model` instead of the endpoint's own; `seed`, when
+        given, asks for repeatable sampling)."""
+        payload = {"model": model or self.model, "messages": messages, "temperature": temperature, "stream": False}
+        if seed is not None:
+            payload["seed"] = seed
+        answer = self.post("chat/completions", payload)
         try:
             content = answer["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):

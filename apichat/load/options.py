@@ -10,9 +10,10 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ..config import is_shared_store
+from ..profiles import SAFE_CONTACTS, real_contacts_problem
 from ..scenarios import parse_duration
 
-SAFE_USERS = 5  # a real workspace gets at most this many contacts without --allow-real
+SAFE_USERS = SAFE_CONTACTS  # a real workspace gets at most this many contacts without --allow-real (profiles' rule)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONFIG_ENV = "APICHAT_LOAD_CONFIG"
 CONTACT_PREFIX = "load-"
@@ -56,9 +57,9 @@ def check_safety(*, users: int, real: bool, allow_real: bool, master_host: str |
     --allow-real, or a worker on another machine while the store is a local file."""
     if users < 1:
         raise LoadError(f"--users must be at least 1 (got {users})")
-    if real and users > SAFE_USERS and not allow_real:
-        raise LoadError(f"{users} contacts against a real workspace need --allow-real (up to {SAFE_USERS} run "
-                        "without it); add --max-rate to cap messages per second")
+    too_many = real_contacts_problem(users, real=real, allow_real=allow_real)
+    if too_many:
+        raise LoadError(too_many)
     if worker and master_host and master_host not in LOOPBACK and not store_is_shared(db):
         raise LoadError(f"a worker of a master on another machine ({master_host}) cannot see the replies: the "
                         f"store is a local SQLite file ({db}); remote workers need the shared PostgreSQL store "

@@ -34,12 +34,12 @@ from .report import (
     step_line,
     text_report,
 )
-from .run import Runner, RunResult, StepError, StepResult, StoreFeed, find_button, percentile
+from .run import Runner, RunResult, Session, StepError, StepResult, StoreFeed, find_button, percentile
 from .targets import Target, TargetError, profile_target, sandbox_target, target_for
 
 __all__ = [
     "CountMatch", "MAX_REPEAT", "find_button", "SCENARIO_SUFFIXES", "SKIPPED_FOLDERS", "Expectation", "Failure", "Mismatch",
-    "Rates", "Repeated", "RunOutcome", "RunResult", "Runner", "rates_report", "repeated_problem", "repeated_report", "threshold_for", "times_for", "Scenario", "expectation_for", "recorded_step", "StoreFeed",
+    "Rates", "Repeated", "RunOutcome", "RunResult", "Runner", "Session", "rates_report", "repeated_problem", "repeated_report", "threshold_for", "times_for", "Scenario", "expectation_for", "recorded_step", "StoreFeed",
     "ScenarioError", "Step", "StepError", "StepResult", "Target", "TargetError", "evaluate", "first_problem",
     "judge_refusal", "junit_xml", "load_scenario", "parse_duration", "parse_scenario", "percentile", "profile_target",
     "record_conversation", "sandbox_target", "scenario_files", "side_by_side", "step_line",

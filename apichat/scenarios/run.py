@@ -201,52 +201,32 @@ class Runner:
 
     def run(self, scenario: Scenario, contact: dict | None = None) -> RunResult:
         """Run `scenario` in a fresh conversation, as `contact` ({id, name, email, phone}) or the file's own."""
+        session = self.start(scenario, contact)
+        try:
+            for step in scenario.steps:
+                session.step(step)
+        finally:
+            result = session.finish()
+        return result
+
+    def start(self, scenario: Scenario, contact: dict | None = None) -> Session:
+        """A run taken one step at a time (`Session.step`, then `finish`), for a caller that decides each step on
+        the replies to the last one (a simulated contact); `scenario.steps` may start empty."""
         contact = self._contact(scenario) if contact is None else self._keep_contact(contact)
         conversation = self._conversation(contact["id"])
         self.feed.open(conversation["id"])
-        try:
-            return self._run(scenario, contact, conversation)
-        finally:
-            self.feed.close(conversation["id"])
-
-    def _run(self, scenario: Scenario, contact: dict, conversation: dict) -> RunResult:
         result = RunResult(scenario, self.profile["name"], contact, conversation["id"], conversation["conv_id"],
                            started=time.time())
         if self.keep:
-            result.run_id = self.store.start_scenario_run(
-                scenario=scenario.name, path=scenario.path, profile=self.profile["name"],
-                total_steps=len(scenario.steps), source=scenario.source, batch=self.batch,
-                contact_id=contact["id"], conversation=conversation["id"])
-        turn = _Turn()
-        stopped = ""
-        for step in scenario.steps:
-            if stopped:
-                outcome = StepResult(step, "skipped", error=f"not run: {stopped}")
-            else:
-                try:
-                    outcome = self._step(step, scenario, conversation, contact, turn)
-                except StepError as exc:
-                    outcome = StepResult(step, "error", error=str(exc))
-                except Exception as exc:  # a bug or an outage must end the run with a reason, not a traceback
-                    outcome = StepResult(step, "error", error=f"{type(exc).__name__}: {exc}")
-                if outcome.status == "error":
-                    stopped = f"step {step.index} could not run"
-            result.steps.append(outcome)
-            if self.keep:
-                self.store.add_scenario_result(
-                    result.run_id, position=step.index, line=step.line, label=step.label, status=outcome.status,
-                    first_reply_ms=None if outcome.first_reply is None else outcome.first_reply * 1000,
-                    settle_ms=None if outcome.settle is None else outcome.settle * 1000,
-                    replies=len(outcome.replies), detail=outcome.detail())
-            if self.on_step:
-                self.on_step(result, outcome)
-        result.finished = time.time()
-        if self.keep:
-            self.store.finish_scenario_run(
-                result.run_id, status=result.status, error=result.error,
-                passed=sum(s.status == "passed" for s in result.steps),
-                failed=sum(s.status in ("failed", "error") for s in result.steps), **result.timings())
-        return result
+            try:
+                result.run_id = self.store.start_scenario_run(
+                    scenario=scenario.name, path=scenario.path, profile=self.profile["name"],
+                    total_steps=len(scenario.steps), source=scenario.source, batch=self.batch,
+                    contact_id=contact["id"], conversation=conversation["id"])
+            except BaseException:
+                self.feed.close(conversation["id"])
+                raise
+        return Session(self, scenario, contact, conversation, result)
 
     # -------------------------------------------------------- setup
 
@@ -376,6 +356,61 @@ class Runner:
 
 def _exact(step: Step) -> int | None:
     return step.messages.exactly if step.messages is not None else None
+
+
+class Session:
+    """One run of a Runner in one conversation, a step at a time; `finish` ends it (kept in the store when the
+    runner keeps runs). After a step that could not run, the steps that follow are skipped."""
+
+    def __init__(self, runner: Runner, scenario: Scenario, contact: dict, conversation: dict, result: RunResult):
+        self.runner, self.scenario, self.contact, self.conversation = runner, scenario, contact, conversation
+        self.result = result
+        self._turn = _Turn()
+        self._stopped = ""
+        self._finished = False
+
+    def step(self, step: Step) -> StepResult:
+        """Carry out `step` (numbered by its `index`) and check its replies; never raises for the bot's sake."""
+        runner, result = self.runner, self.result
+        if self._stopped:
+            outcome = StepResult(step, "skipped", error=f"not run: {self._stopped}")
+        else:
+            try:
+                outcome = runner._step(step, self.scenario, self.conversation, self.contact, self._turn)
+            except StepError as exc:
+                outcome = StepResult(step, "error", error=str(exc))
+            except Exception as exc:  # a bug or an outage must end the run with a reason, not a traceback
+                outcome = StepResult(step, "error", error=f"{type(exc).__name__}: {exc}")
+            if outcome.status == "error":
+                self._stopped = f"step {step.index} could not run"
+        result.steps.append(outcome)
+        if runner.keep:
+            runner.store.add_scenario_result(
+                result.run_id, position=step.index, line=step.line, label=step.label, status=outcome.status,
+                first_reply_ms=None if outcome.first_reply is None else outcome.first_reply * 1000,
+                settle_ms=None if outcome.settle is None else outcome.settle * 1000,
+                replies=len(outcome.replies), detail=outcome.detail())
+        if runner.on_step:
+            runner.on_step(result, outcome)
+        return outcome
+
+    def finish(self, error: str = "") -> RunResult:
+        """End the run (once): its status and timings kept, the conversation's feed closed."""
+        runner, result = self.runner, self.result
+        if self._finished:
+            return result
+        self._finished = True
+        result.error = result.error or error
+        result.finished = time.time()
+        try:
+            if runner.keep:
+                runner.store.finish_scenario_run(
+                    result.run_id, status=result.status, error=result.error,
+                    passed=sum(s.status == "passed" for s in result.steps),
+                    failed=sum(s.status in ("failed", "error") for s in result.steps), **result.timings())
+        finally:
+            runner.feed.close(self.conversation["id"])
+        return result
 
 
 @dataclass

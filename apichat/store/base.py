@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .answers import SimulatorAnswers
 from .deliveries import Deliveries
 from .monitors import Monitors
 from .profiles import Profiles
@@ -9,7 +10,7 @@ from .runs import ScenarioRuns
 from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Monitors):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Monitors, SimulatorAnswers):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str

@@ -13,8 +13,10 @@ from . import Store
 # in the order of their references (a message names its conversation, a result its run); monitor_leases are
 # not copied: a lease belongs to a process running on the source
 TABLES = ("profiles", "settings", "contacts", "conversations", "messages", "deliveries", "requests",
-          "scenario_runs", "scenario_results", "judge_verdicts", "monitor_runs", "monitor_alerts")
-KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key"}  # the others are ordered by id
+          "scenario_runs", "scenario_results", "judge_verdicts", "monitor_runs", "monitor_alerts",
+          "simulator_answers")
+KEYS = {"profiles": "name", "settings": "key", "contacts": "id", "judge_verdicts": "key",
+        "simulator_answers": "key"}  # the others are ordered by id
 NOT_COPIED = {"settings": "key <> 'store_id'"}
 ROWS_PER_INSERT = 100
 

@@ -44,10 +44,12 @@ class ScenarioRuns(Core):
     def get_scenario_run(self, run: int) -> dict | None:
         return self._row("SELECT * FROM scenario_runs WHERE id = ?", (run,))
 
-    def list_scenario_runs(self, *, batch: str | None = None, limit: int = 200) -> list[dict]:
-        """Scenario runs newest first; `batch` keeps those started together."""
+    def list_scenario_runs(self, *, batch: str | None = None, limit: int = 200, newest: bool = False) -> list[dict]:
+        """Scenario runs newest first; `batch` keeps those started together (oldest first, unless `newest`)."""
         if batch is not None:
-            return self._rows("SELECT * FROM scenario_runs WHERE batch = ? ORDER BY id LIMIT ?", (batch, limit))
+            order = "DESC" if newest else "ASC"
+            return self._rows(f"SELECT * FROM scenario_runs WHERE batch = ? ORDER BY id {order} LIMIT ?",
+                              (batch, limit))
         return self._rows("SELECT * FROM scenario_runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def scenario_results(self, run: int) -> list[dict]:
