@@ -12,6 +12,9 @@ UCHAT_BASE_URL = "https://www.uchat.com.au"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 SANDBOX_FLOW_KEY = "sandbox-flow-key"
 MAX_BODY_BYTES = 1024 * 1024
+# the contacts a load run (or a simulation) makes: their id starts with this (apichat.load makes them,
+# `prune --what load` removes what they left; neither package imports the other)
+LOAD_CONTACT_PREFIX = "load-"
 
 
 def is_shared_store(db: str | None) -> bool:

@@ -175,6 +175,10 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     );
     """,
+    # 8: retention (store/retention.py): a conversation pruned takes the requests that sent its messages
+    """
+    CREATE INDEX requests_by_message ON requests (message_id);
+    """,
 ]
 
 
@@ -359,5 +363,9 @@ PG_MIGRATIONS = [
         reason TEXT NOT NULL DEFAULT '',
         created_at DOUBLE PRECISION NOT NULL
     );
+    """,
+    # 5: SQLite's migration 8: the requests of a message, found when its conversation is pruned
+    """
+    CREATE INDEX requests_by_message ON requests (message_id);
     """,
 ]

@@ -9,13 +9,13 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..config import is_shared_store
+from ..config import LOAD_CONTACT_PREFIX, is_shared_store
 from ..scenarios import parse_duration
 
 SAFE_USERS = 5  # a real workspace gets at most this many contacts without --allow-real
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONFIG_ENV = "APICHAT_LOAD_CONFIG"
-CONTACT_PREFIX = "load-"
+CONTACT_PREFIX = LOAD_CONTACT_PREFIX
 
 
 class LoadError(ValueError):

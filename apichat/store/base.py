@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from .deliveries import Deliveries
 from .profiles import Profiles
+from .retention import Retention
 from .runs import ScenarioRuns
 from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns, Verdicts):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Retention):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str

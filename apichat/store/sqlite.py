@@ -18,6 +18,7 @@ from urllib.request import pathname2url
 from ..schema import MIGRATIONS
 from .base import Store
 from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .retention import VACUUM_PAGES
 
 DIALECT = Dialect(
     mark_read="UPDATE conversations SET last_read_id = MAX(last_read_id, ?) WHERE id = ?",
@@ -78,6 +79,8 @@ class SQLiteStore(Store):
                 conn = sqlite3.connect(f"file:{pathname2url(self._file)}?mode={mode}", uri=True,
                                        isolation_level=None, timeout=30, check_same_thread=False)
                 self.check()  # the path may lead to another file now
+                if mode == "rwc":  # a new file gives freed pages back a step at a time (give_space_back);
+                    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only before WAL and the first table
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.DatabaseError as exc:  # not there, not a database, no permission
@@ -159,3 +162,27 @@ class SQLiteStore(Store):
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def give_space_back(self, full: bool = False) -> None:
+        """Return the pages a prune freed to the file system. A store made with auto_vacuum=INCREMENTAL (every
+        new one) does it in steps of VACUUM_PAGES, each a short write; `full` (or an older store) runs VACUUM,
+        which rewrites the whole file under the write lock (by hand only: `prune --vacuum`) and switches an
+        older store to incremental. Then a WAL checkpoint, so the file itself shrinks."""
+        mode = self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+        if full or mode != 2:
+            if not full:
+                return  # an older store: freed pages are reused by new rows; VACUUM only when asked
+            with self._holding_write_lock():
+                self.check()
+                writer = self._writer_conn()
+                writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                writer.execute("VACUUM")
+        else:
+            free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+            for _ in range(free // VACUUM_PAGES + 1):
+                with self._holding_write_lock():
+                    self.check()
+                    # executescript steps the pragma to its end: execute() frees one page per call
+                    self._writer_conn().executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")
+        with self._holding_write_lock():
+            self._writer_conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
