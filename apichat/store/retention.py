@@ -48,6 +48,10 @@ class PruneBusy(RuntimeError):
     """Another process is pruning this store (its claim is fresh); the message names it."""
 
 
+class Stopped(Exception):
+    """Raised by an `on_batch` callback to end a prune between two batches (what was deleted stays deleted)."""
+
+
 def _marks(values: list) -> str:
     return ",".join("?" * len(values))
 
@@ -103,6 +107,7 @@ class Retention(Core):
               on_batch: Callable[[dict[str, int]], None] | None = None) -> dict[str, int]:
         """Delete (or, with `dry_run`, count) what `what` names older than `before` (a time); rows per table.
 
+        `on_batch(counts so far)` is called after each batch; it may raise Stopped to end the prune there.
         Raises PruneBusy when another process holds a fresh claim; ValueError for an unknown `what`.
         """
         what = set(what)
@@ -125,6 +130,8 @@ class Retention(Core):
                 self._prune_load_contacts(before, batch, pause, owner, counts, on_batch)
             if "runs" in what:
                 self._prune_runs(before, profile, pause, owner, counts, on_batch)
+        except Stopped:
+            pass
         finally:
             self._release(owner)
         return counts
