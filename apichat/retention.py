@@ -1,8 +1,8 @@
 """Retention in the background: the receiver prunes the store a few times a day (docs/retention.md).
 
 `plan(retention)` turns the settings (`config.Retention`: APICHAT_RETENTION_DAYS and the others) into what to
-prune and from when; `prune_now` does it once; `Pruner` is the thread the receiver keeps, which prunes at
-start and then every `every_hours`. The deleting itself is the store's (`Store.prune`: batches of 500 rows,
+prune and from when; `prune_now` does it once; `Housekeeper` is the thread the receiver keeps, which prunes at
+start and then every `every_hours`, and keeps the search index up with new rows. The deleting itself is the store's (`Store.prune`: batches of 500 rows,
 each its own short transaction, one pruner at a time), so a webhook arriving meanwhile waits for one batch
 at most.
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 
 from .config import Retention
 from .store import Store, core
-from .store.retention import PruneBusy, Stopped
+from .store.retention import PAUSE_SECONDS, PruneBusy, Stopped
 
 log = logging.getLogger("apichat.retention")
 DAY = 86400.0
@@ -55,9 +56,13 @@ def prune_now(store: Store, retention: Retention, stop: threading.Event | None =
     return total
 
 
-class Pruner:
-    """The receiver's background prune: at start, then every `retention.every_hours`; errors are logged and the
-    next round tries again (the receiver stays up)."""
+class Housekeeper:
+    """The receiver's background upkeep of the store: the search index kept up with new rows (every
+    INDEX_SECONDS, a short transaction of INDEX_ROWS rows at a time), and the prune at start and then every
+    `retention.every_hours`. Errors are logged and the next round tries again (the receiver stays up)."""
+
+    INDEX_SECONDS = 1.0
+    INDEX_ROWS = 200
 
     def __init__(self, store: Store, retention: Retention):
         self.store, self.retention = store, retention
@@ -65,9 +70,9 @@ class Pruner:
         self._thread: threading.Thread | None = None
         self.rounds = 0
 
-    def start(self) -> Pruner:
-        if self._thread is None and plan(self.retention):
-            self._thread = threading.Thread(target=self._run, name="apichat-pruner", daemon=True)
+    def start(self) -> Housekeeper:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="apichat-housekeeper", daemon=True)
             self._thread.start()
             atexit.register(self.stop)  # not killed in the middle of a store call at exit
         return self
@@ -78,10 +83,25 @@ class Pruner:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        next_prune = 0.0
         while not self._stop.is_set():
             try:
-                prune_now(self.store, self.retention, self._stop)
+                if plan(self.retention) and time.monotonic() >= next_prune:  # first: nothing old is indexed
+                    next_prune = time.monotonic() + self.retention.every_hours * 3600
+                    prune_now(self.store, self.retention, self._stop)
+                    self.rounds += 1
+                self.index()
             except Exception:  # noqa: BLE001 - a store that is gone or busy now may be back next round
-                log.exception("retention: the prune failed; next try in %g h", self.retention.every_hours)
-            self.rounds += 1
-            self._stop.wait(self.retention.every_hours * 3600)
+                log.exception("retention: the store's upkeep failed; trying again")
+            self._stop.wait(self.INDEX_SECONDS)
+
+    def index(self) -> int:
+        """Index what is new, a short transaction at a time, until caught up (or stopped)."""
+        total = 0
+        while not self._stop.is_set():
+            done = self.store.index_search(self.INDEX_ROWS)
+            total += done
+            if not done:
+                break
+            time.sleep(PAUSE_SECONDS)
+        return total

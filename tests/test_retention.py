@@ -168,7 +168,8 @@ def test_each_batch_is_its_own_short_transaction(tmp_path, monkeypatch):
     done = store.prune(NOW - 30 * DAY, ["deliveries"], batch=BATCH_ROWS, pause=0, on_batch=seen.append)
     assert done["deliveries"] == 1300
     assert [batch["deliveries"] for batch in seen] == [500, 1000, 1300]
-    deletes = [s for s in statements if s.startswith("DELETE FROM deliveries")]
+    # (SQLite's trace repeats a statement for each trigger it fires: the search index forgets each row)
+    deletes = sorted(set(s for s in statements if s.startswith("DELETE FROM deliveries WHERE")), key=statements.index)
     assert len(deletes) == 3
     begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
     commits = [i for i, s in enumerate(statements) if s == "COMMIT"]

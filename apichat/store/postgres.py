@@ -31,7 +31,7 @@ import psycopg
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
 from .base import Store
-from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .core import Dialect, SchemaTooNew, StoreUnavailable, announce_migration
 from .notify import Listener
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
@@ -290,6 +290,7 @@ class PostgresStore(Store):
                                        f"({len(PG_MIGRATIONS)}); upgrade the console")
                 for number, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
                     try:
+                        announce_migration(script, conn)
                         conn.execute(script)
                     except psycopg.Error as exc:
                         if isinstance(exc, psycopg.OperationalError) and not conn.usable:

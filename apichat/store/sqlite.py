@@ -17,15 +17,22 @@ from urllib.request import pathname2url
 
 from ..schema import MIGRATIONS
 from .base import Store
-from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .core import Dialect, SchemaTooNew, StoreUnavailable, announce_migration
 from .retention import VACUUM_PAGES
 
 DIALECT = Dialect(
     mark_read="UPDATE conversations SET last_read_id = MAX(last_read_id, ?) WHERE id = ?",
-    # SQLite's LIKE ignores ASCII case; a BLOB is compared as its bytes
-    delivery_search="(CAST(body AS TEXT) LIKE ? OR reason LIKE ? OR route LIKE ? OR headers LIKE ?)",
-    request_search="(url LIKE ? OR request_body LIKE ? OR response_body LIKE ? OR error LIKE ?)",
+    # SQLite's LIKE ignores ASCII case; a BLOB is compared as its bytes. The scan serves terms under 3
+    # characters, and the rows the FTS5 index does not hold yet (search)
+    delivery_search="(CAST(body AS TEXT) LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\' OR route LIKE ? ESCAPE '\\' "
+                    "OR headers LIKE ? ESCAPE '\\')",
+    request_search="(url LIKE ? ESCAPE '\\' OR request_body LIKE ? ESCAPE '\\' OR response_body LIKE ? ESCAPE '\\' "
+                   "OR error LIKE ? ESCAPE '\\')",
 )
+# the FTS5 tables of migration 9: (columns, the values indexed from the table's row)
+SEARCHED = {"deliveries": ("body, reason, route, headers", "CAST(body AS TEXT), reason, route, headers"),
+            "requests": ("url, request_body, response_body, error", "url, request_body, response_body, error")}
+TRIGRAM = 3  # the shortest term the trigram index finds
 
 
 def statements(script: str) -> Iterator[str]:
@@ -106,6 +113,7 @@ class SQLiteStore(Store):
                 raise SchemaTooNew(f"{self.path} has schema version {version}, newer than this code "
                                    f"({len(MIGRATIONS)}); upgrade the console")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                announce_migration(script, conn)
                 for statement in statements(script):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={number}")
@@ -162,6 +170,38 @@ class SQLiteStore(Store):
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # ------------------------------------------------------------ the Inspector's text search (FTS5, trigram)
+
+    def _indexed_up_to(self, conn, table: str) -> int:
+        """Every row of `table` up to this id is in its index (index_search goes in id order), none above."""
+        return conn.execute(f"SELECT COALESCE((SELECT rowid FROM {table}_search ORDER BY rowid DESC LIMIT 1), 0)"
+                            ).fetchone()[0]
+
+    def _search(self, table: str, where: list[str], params: list, text: str, limit: int) -> list[dict]:
+        """The index's rows for a term of 3 characters or more, after the rows not indexed yet (scanned: the
+        newest, a range of the primary key); a shorter term is a scan (the trigram index cannot find it)."""
+        if len(text) < TRIGRAM:
+            return super()._search(table, where, params, text, limit)
+        mark = self._indexed_up_to(self.conn, table)
+        rows = super()._search(table, [*where, "id > ?"], [*params, mark], text, limit)
+        if len(rows) >= limit:
+            return rows
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows += self._rows(
+            f"SELECT t.* FROM {table}_search s JOIN {table} t ON t.id = s.rowid WHERE {table}_search MATCH ? AND "
+            f"{' AND '.join(where)} ORDER BY s.rowid DESC LIMIT ?", (phrase, *params, limit - len(rows)))
+        return rows
+
+    def index_search(self, batch: int = 200) -> int:
+        """Index the next `batch` rows of deliveries and of requests, in id order, each table a short write."""
+        done = 0
+        for table, (columns, values) in SEARCHED.items():
+            with self.write() as conn:
+                done += conn.execute(
+                    f"INSERT INTO {table}_search (rowid, {columns}) SELECT id, {values} FROM {table} WHERE id > ? "
+                    "ORDER BY id LIMIT ?", (self._indexed_up_to(conn, table), batch)).rowcount
+        return done
 
     def give_space_back(self, full: bool = False) -> None:
         """Return the pages a prune freed to the file system. A store made with auto_vacuum=INCREMENTAL (every
