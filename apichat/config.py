@@ -90,6 +90,13 @@ class Retention:
     runs_days: float | None = None  # scenario runs and their results
     every_hours: float = 6.0
 
+    def kept_for(self, table: str) -> str:
+        """How long the store keeps the rows of `table`, as `check` and the Connect page show it."""
+        days = {"deliveries": self.deliveries_days, "requests": self.deliveries_days,
+                "conversations": self.messages_days, "messages": self.messages_days,
+                "scenario_runs": self.runs_days, "scenario_results": self.runs_days}.get(table)
+        return "kept" if days is None else f"{days:g} days"
+
     def describe(self) -> list[tuple[str, str]]:
         """(what, kept for) as the console and `check` show it."""
         def kept(days: float | None) -> str:

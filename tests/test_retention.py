@@ -211,3 +211,15 @@ def test_sqlite_gives_the_space_back(tmp_path, monkeypatch):
     store.give_space_back()
     assert os.path.getsize(path) < full / 4
     store.close()
+
+
+def test_holdings_tell_rows_bytes_and_the_oldest_row_of_each_table(store, monkeypatch):
+    fill(store, monkeypatch)
+    held = {row["table"]: row for row in store.holdings(sizes=True)}
+    assert held["deliveries"]["rows"] == store.count_deliveries() == 7
+    assert held["deliveries"]["oldest"] == NOW - 40 * DAY and held["judge_verdicts"]["oldest"] is None
+    assert held["messages"]["rows"] == 7 and held["scenario_runs"]["rows"] == 3
+    assert all(row["bytes"] > 0 for row in held.values())  # both backends tell
+    assert all(row["bytes"] is None for row in store.holdings())  # not asked: no page is read
+    store.prune(NOW - 30 * DAY, ["deliveries"])
+    assert {row["table"]: row for row in store.holdings()}["deliveries"]["oldest"] == NOW - 1 * DAY

@@ -211,3 +211,15 @@ def test_prune_refuses_bad_arguments_in_one_line(tmp_path, args, expected):
     done = cli("prune", *args, "--db", path)
     assert done.returncode == 2 and expected in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_check_shows_each_tables_rows_bytes_oldest_row_and_retention(tmp_path):
+    path = str(tmp_path / "console.db")
+    filled(path).close()
+    done = cli("check", "--db", path, env={"APICHAT_RETENTION_DAYS": "7", "APICHAT_MESSAGES_RETENTION_DAYS": "90"})
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.split()}
+    assert rows["deliveries"][0] == "121" and rows["deliveries"][-2:] == ["7", "days"]
+    assert rows["messages"][-2:] == ["90", "days"] and rows["scenario_runs"][-1] == "kept"
+    assert rows["deliveries"][2] in ("kB", "MB") and rows["deliveries"][3].startswith("20")  # bytes, a date
+    assert rows["profiles"] == ["1"]

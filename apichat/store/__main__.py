@@ -5,8 +5,9 @@
     python -m apichat.store prune --older-than 30d [--profile P] [--what deliveries,requests,messages,runs,load]
         [--dry-run] [--vacuum] [--db PATH_OR_URL]
 
-`check` reports the backend, where the store is (a database URL's password masked), its schema version and
-the rows of each table. `copy` copies every table of one store into a new, empty one (SQLite to
+`check` reports the backend, where the store is (a database URL's password masked), its schema version and,
+per table, its rows, its bytes (indexes included, where the backend tells), its oldest row and how long its
+rows are kept (the retention settings in force, docs/retention.md). `copy` copies every table of one store into a new, empty one (SQLite to
 PostgreSQL, or back) in one transaction, then counts the rows of both and says whether they match.
 `prune` deletes what `--what` names (default deliveries,requests) older than `--older-than` (30d, 12h,
 90m; a bare number is days), in batches of 500 rows, each its own short transaction, so a receiver writing
@@ -68,10 +69,33 @@ def check(args) -> int:
     print(f"{'backend':<18}{store.BACKEND}")
     print(f"{'store':<18}{store.label}")
     print(f"{'schema version':<18}{_versions(store)}")
+    held = {row["table"]: row for row in store.holdings(sizes=True)}
+    retention = load_settings().retention
+    size = _file_bytes(store)
+    if size is not None:
+        print(f"{'file':<18}{_size(size)}")
+    print(f"{'table':<18}{'rows':<10}{'bytes':<10}{'oldest row':<18}kept (APICHAT_*RETENTION_DAYS)")
     for table, count in row_counts(store).items():
-        print(f"{table:<18}{count}")
+        row = held.get(table)
+        if row is None:  # profiles, settings: the console's own, never pruned
+            print(f"{table:<18}{count}")
+            continue
+        oldest = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["oldest"])) if row["oldest"] else "-"
+        print(f"{table:<18}{count:<10}{_size(row['bytes']):<10}{oldest:<18}{retention.kept_for(table)}")
+    claim = store.prune_claim()
+    if claim:
+        print(f"{'pruning now':<18}{claim['owner']}")
     store.close()
     return 0
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
 
 
 def copy(args) -> int:
@@ -147,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apichat.store", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    checking = commands.add_parser("check", help="backend, schema version and row counts of a store")
+    checking = commands.add_parser("check", help="backend, schema version, and per table its rows, bytes, oldest "
+                                   "row and retention")
     checking.add_argument("--db", help="a SQLite path or postgresql:// URL (default $APICHAT_DB or data/console.db)")
     copying = commands.add_parser("copy", help="copy every table of a store into a new, empty one")
     copying.add_argument("--from", dest="source", required=True, help="the store to copy (a path or URL)")

@@ -327,6 +327,15 @@ class PostgresStore(Store):
             ).fetchone()[0]
         return "ok" if orphans == 0 else f"{orphans} rows name a message or conversation that does not exist"
 
+    def _table_bytes(self) -> dict[str, int]:
+        """Each table's bytes with its indexes and TOAST, as PostgreSQL counts them."""
+        from .retention import HELD
+
+        names = [table for table, _ in HELD]
+        return {table: size for table, size in self.conn.execute(
+            f"SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relname IN "
+            f"({', '.join('?' * len(names))}) AND relnamespace = 'public'::regnamespace", names)}
+
     def close(self) -> None:
         with self._idle_lock:
             idle, self._idle = self._idle, []

@@ -295,3 +295,30 @@ class Retention(Core):
     def give_space_back(self, full: bool = False) -> None:
         """Return freed space to the file system where the backend keeps it (SQLite; PostgreSQL's autovacuum
         reuses it). Base: nothing to do."""
+
+    # ------------------------------------------------------------ what the store holds
+
+    def holdings(self, sizes: bool = False) -> list[dict]:
+        """Per table: rows, the time of its oldest row (None when empty) and, with `sizes`, its bytes with its
+        indexes (and on SQLite its search index) where the backend tells, else None. The oldest row is the
+        first by id (ids grow with time): one look-up, however large the table."""
+        measured = self._table_bytes() if sizes else {}
+        held = []
+        for table, column in HELD:
+            rows = self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            key = "key" if table == "judge_verdicts" else "id"
+            oldest = self.conn.execute(f"SELECT MIN({column}) FROM {table}" if key == "key" else
+                                       f"SELECT {column} FROM {table} ORDER BY id LIMIT 1").fetchone()
+            held.append({"table": table, "rows": rows, "bytes": measured.get(table),
+                         "oldest": oldest[0] if oldest else None})
+        return held
+
+    def _table_bytes(self) -> dict[str, int]:
+        """Bytes per table, its indexes included, where the backend can tell (base: it cannot)."""
+        return {}
+
+
+# the tables `holdings` reports, with the column that dates their rows
+HELD = (("conversations", "created_at"), ("messages", "created_at"), ("deliveries", "received_at"),
+        ("requests", "created_at"), ("contacts", "created_at"), ("scenario_runs", "started_at"),
+        ("scenario_results", "created_at"), ("judge_verdicts", "created_at"))

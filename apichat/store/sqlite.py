@@ -174,23 +174,26 @@ class SQLiteStore(Store):
     # ------------------------------------------------------------ the Inspector's text search (FTS5, trigram)
 
     def _indexed_up_to(self, conn, table: str) -> int:
-        """Every row of `table` up to this id is in its index (index_search goes in id order), none above."""
-        return conn.execute(f"SELECT COALESCE((SELECT rowid FROM {table}_search ORDER BY rowid DESC LIMIT 1), 0)"
-                            ).fetchone()[0]
+        """Every row of `table` up to this id is in its index (index_search goes in id order), none above; an
+        entry's rowid is -id (migration 9: newest first is FTS5's fast order)."""
+        return -conn.execute(f"SELECT COALESCE((SELECT rowid FROM {table}_search ORDER BY rowid LIMIT 1), 0)"
+                             ).fetchone()[0]
 
-    def _search(self, table: str, where: list[str], params: list, text: str, limit: int) -> list[dict]:
+    def _search(self, table: str, where: list[str], params: list, text: str, limit: int,
+                after_id: int = 0) -> list[dict]:
         """The index's rows for a term of 3 characters or more, after the rows not indexed yet (scanned: the
         newest, a range of the primary key); a shorter term is a scan (the trigram index cannot find it)."""
         if len(text) < TRIGRAM:
-            return super()._search(table, where, params, text, limit)
+            return super()._search(table, where, params, text, limit, after_id)
         mark = self._indexed_up_to(self.conn, table)
-        rows = super()._search(table, [*where, "id > ?"], [*params, mark], text, limit)
-        if len(rows) >= limit:
+        rows = super()._search(table, where, params, text, limit, max(after_id, mark))
+        if len(rows) >= limit or after_id >= mark:
             return rows
         phrase = '"' + text.replace('"', '""') + '"'
-        rows += self._rows(
-            f"SELECT t.* FROM {table}_search s JOIN {table} t ON t.id = s.rowid WHERE {table}_search MATCH ? AND "
-            f"{' AND '.join(where)} ORDER BY s.rowid DESC LIMIT ?", (phrase, *params, limit - len(rows)))
+        rows += self._rows(  # -rowid < -after_id: bounded in the index's own order
+            f"SELECT t.* FROM {table}_search s JOIN {table} t ON t.id = -s.rowid WHERE {table}_search MATCH ? AND "
+            f"s.rowid < ? {''.join(f'AND {w} ' for w in where)}ORDER BY s.rowid LIMIT ?",
+            (phrase, -after_id, *params, limit - len(rows)))
         return rows
 
     def index_search(self, batch: int = 200) -> int:
@@ -199,9 +202,23 @@ class SQLiteStore(Store):
         for table, (columns, values) in SEARCHED.items():
             with self.write() as conn:
                 done += conn.execute(
-                    f"INSERT INTO {table}_search (rowid, {columns}) SELECT id, {values} FROM {table} WHERE id > ? "
+                    f"INSERT INTO {table}_search (rowid, {columns}) SELECT -id, {values} FROM {table} WHERE id > ? "
                     "ORDER BY id LIMIT ?", (self._indexed_up_to(conn, table), batch)).rowcount
         return done
+
+    def _table_bytes(self) -> dict[str, int]:
+        """Pages per table with its indexes, from the dbstat table (it reads every page: `check` only); the
+        search index counts for the table it searches."""
+        owner = {name: table for name, table in self.conn.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        sizes: dict[str, int] = {}
+        for name, size in self.conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            for searched in SEARCHED:
+                if table.startswith(f"{searched}_search"):
+                    table = searched
+            sizes[table] = sizes.get(table, 0) + size
+        return sizes
 
     def give_space_back(self, full: bool = False) -> None:
         """Return the pages a prune freed to the file system. A store made with auto_vacuum=INCREMENTAL (every
