@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{size:,} deliveries ({os.path.getsize(path) / 1e9:.2f} GB), median of {args.repeat}, 200 rows at most")
         print(f"{'search':<14}{'text':<24}{'indexed ms':>11}{'scan ms':>10}{'scan/indexed':>14}{'rows':>6}")
         for name, text in SEARCHES:
-            indexed, found = timed(lambda text=text: store.list_deliveries(text=text), args.repeat)
-            scan, scanned = timed(lambda text=text: Deliveries._search(store, "deliveries", [], [], text, 200),
+            indexed, found = timed(lambda text=text, store=store: store.list_deliveries(text=text), args.repeat)
+            scan, scanned = timed(lambda text=text, store=store: Deliveries._search(store, "deliveries", [], [], text, 200),
                                   args.repeat)
             assert found == scanned, (name, found, scanned)
             results[size][name] = (indexed, scan, found)
