@@ -223,3 +223,18 @@ def test_holdings_tell_rows_bytes_and_the_oldest_row_of_each_table(store, monkey
     assert all(row["bytes"] is None for row in store.holdings())  # not asked: no page is read
     store.prune(NOW - 30 * DAY, ["deliveries"])
     assert {row["table"]: row for row in store.holdings()}["deliveries"]["oldest"] == NOW - 1 * DAY
+
+
+def test_delete_a_conversation_and_clear_a_profile(store, monkeypatch):
+    made = fill(store, monkeypatch)
+    store.save_profile("p", verify_key="k")
+    before = counts(store)
+    gone = store.delete_conversation(made["new_conv"])  # a recent one: by hand, age does not matter
+    assert gone["conversations"] == 1 and gone["messages"] == 1 and gone["deliveries"] == 1
+    assert store.get_conversation(made["new_conv"]) is None and store.get_conversation(made["old_conv"])
+    assert counts(store)["messages"] == before["messages"] - 1
+    cleared = store.clear_profile("p")
+    assert cleared["scenario_runs"] == 2  # the finished ones; the one still running stays
+    assert store.list_conversations("p") == [] and {d["profile"] for d in store.list_deliveries()} == {"q"}
+    assert store.list_requests(profile="p") == [] and [c["profile"] for c in store.list_conversations("q")] == ["q"]
+    assert store.get_profile("p")["verify_key"] == "k"  # the profile itself is kept

@@ -8,6 +8,7 @@ import secrets
 import streamlit as st
 
 from apichat.store import Store
+from apichat.store.retention import PruneBusy
 
 DIALOG_OPEN = "persona-dialog-open"  # set while the persona dialog is open: a full run of the page would close it
 
@@ -122,3 +123,42 @@ def sidebar(db: Store, profile: str, persona: dict, conversation: dict) -> None:
             st.button(f"#{conv['conv_id']} — {preview}{unread}", key=f"conv-{conv['id']}", width="stretch",
                       type="primary" if conv["id"] == conv_key else "tertiary",
                       on_click=st.session_state.__setitem__, args=("conversation", conv["id"]))
+        history(db, profile, conversation)
+
+
+def _forget_thread() -> None:
+    """The next run opens the latest conversation left, or a new one, with a thread read afresh (SQLite may give
+    a new conversation the id of the one deleted)."""
+    st.session_state.pop("conversation", None)
+    st.session_state.pop("thread", None)
+
+
+def _deleted(db: Store, conversation: int) -> None:
+    db.delete_conversation(conversation)
+    _forget_thread()
+
+
+def _cleared(db: Store, profile: str) -> None:
+    try:
+        counts = db.clear_profile(profile)
+    except PruneBusy as exc:  # the receiver's prune runs now: a few seconds
+        st.toast(str(exc), icon=":material/hourglass_top:")
+        return
+    _forget_thread()
+    st.toast(f"Profile {profile}'s history cleared: {counts['conversations']} conversations, "
+             f"{counts['deliveries']} deliveries, {counts['requests']} requests.", icon=":material/delete_sweep:")
+
+
+def history(db: Store, profile: str, conversation: dict) -> None:
+    """Delete this conversation / clear the profile's history, each behind a popover that says what goes."""
+    with st.container(horizontal=True, gap="small"):
+        with st.popover("Delete…", icon=":material/delete:", help="Delete this conversation (asks first)"):
+            st.caption(f"Conversation #{conversation['conv_id']}, its messages and the deliveries and requests "
+                       "they came with are deleted for good.")
+            st.button("Delete this conversation", type="primary", key="conv-delete", on_click=_deleted,
+                      args=(db, conversation["id"]))
+        with st.popover("Clear…", icon=":material/delete_sweep:", help="Clear this profile's history (asks first)"):
+            st.caption(f"Every conversation, delivery, request and scenario run of profile **{profile}** is "
+                       "deleted for good; the profile and its keys stay.")
+            st.button("Clear this profile's history", type="primary", key="profile-clear", on_click=_cleared,
+                      args=(db, profile))

@@ -37,7 +37,8 @@ RUNS_PER_BATCH = 50  # a run has a result per step: 50 runs stay near BATCH_ROWS
 PAUSE_SECONDS = 0.02  # between batches, so a waiting webhook takes the write lock first
 CLAIM_KEY = "prune_claim"
 CLAIM_SECONDS = 600
-VACUUM_PAGES = 2000  # pages an incremental vacuum step gives back (8 MB of 4 KiB pages)
+VACUUM_PAGES = 2000
+FUTURE = 10 * 365 * 86400.0  # a cutoff past every row: "all of it"  # pages an incremental vacuum step gives back (8 MB of 4 KiB pages)
 
 # a conversation's last activity: its newest message's time (messages_by_conversation), or its start
 LAST_ACTIVITY = ("COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation = c.id ORDER BY m.id DESC "
@@ -248,6 +249,21 @@ class Retention(Core):
                     f"DELETE FROM scenario_runs WHERE id IN ({_marks(ids)})", ids).rowcount
                 self._renew(conn, owner)
             self._after_batch(counts, on_batch, pause)
+
+    # ------------------------------------------------------------ by hand: the chat's "Delete" and "Clear"
+
+    def delete_conversation(self, conversation: int) -> dict[str, int]:
+        """Delete one conversation as a prune would (its messages, the deliveries they were made from, the
+        requests that sent them), in the same short batches; rows per table. No claim: rows go by id."""
+        counts = dict.fromkeys(TABLES, 0)
+        self._prune_conversations([conversation], core.now() + FUTURE, BATCH_ROWS, PAUSE_SECONDS, claim_owner(),
+                                  counts, None)
+        return counts
+
+    def clear_profile(self, profile: str) -> dict[str, int]:
+        """Delete everything the store holds for `profile` but the profile itself: its conversations, deliveries,
+        requests and scenario runs (PruneBusy while another process prunes); rows per table."""
+        return self.prune(core.now() + FUTURE, ["deliveries", "requests", "messages", "runs"], profile=profile)
 
     # ------------------------------------------------------------ one pruner at a time
 
