@@ -8,7 +8,8 @@ import secrets
 import streamlit as st
 
 from apichat.store import Store
-from apichat.store.retention import PruneBusy
+
+from . import store_view
 
 DIALOG_OPEN = "persona-dialog-open"  # set while the persona dialog is open: a full run of the page would close it
 
@@ -138,17 +139,6 @@ def _deleted(db: Store, conversation: int) -> None:
     _forget_thread()
 
 
-def _cleared(db: Store, profile: str) -> None:
-    try:
-        counts = db.clear_profile(profile)
-    except PruneBusy as exc:  # the receiver's prune runs now: a few seconds
-        st.toast(str(exc), icon=":material/hourglass_top:")
-        return
-    _forget_thread()
-    st.toast(f"Profile {profile}'s history cleared: {counts['conversations']} conversations, "
-             f"{counts['deliveries']} deliveries, {counts['requests']} requests.", icon=":material/delete_sweep:")
-
-
 def history(db: Store, profile: str, conversation: dict) -> None:
     """Delete this conversation / clear the profile's history, each behind a popover that says what goes."""
     with st.container(horizontal=True, gap="small"):
@@ -157,8 +147,4 @@ def history(db: Store, profile: str, conversation: dict) -> None:
                        "they came with are deleted for good.")
             st.button("Delete this conversation", type="primary", key="conv-delete", on_click=_deleted,
                       args=(db, conversation["id"]))
-        with st.popover("Clear…", icon=":material/delete_sweep:", help="Clear this profile's history (asks first)"):
-            st.caption(f"Every conversation, delivery, request and scenario run of profile **{profile}** is "
-                       "deleted for good; the profile and its keys stay.")
-            st.button("Clear this profile's history", type="primary", key="profile-clear", on_click=_cleared,
-                      args=(db, profile))
+        store_view.clear_profile(db, profile, "profile-clear", forget=("conversation", "thread"))

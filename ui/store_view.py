@@ -8,6 +8,7 @@ import streamlit as st
 
 from apichat.config import Settings
 from apichat.store import Store
+from apichat.store.retention import PruneBusy
 
 
 def _size(count: int | None) -> str:
@@ -35,3 +36,24 @@ def holdings(db: Store, settings: Settings) -> None:
                    "APICHAT_MESSAGES_RETENTION_DAYS (conversations) and APICHAT_RUNS_RETENTION_DAYS (scenario "
                    "runs), in days or `keep`, set where the receiver starts; trim by hand with "
                    "`python -m apichat.store prune --older-than 30d --dry-run` (docs/retention.md).")
+
+
+def _clear(db: Store, profile: str, forget: tuple[str, ...]) -> None:
+    try:
+        counts = db.clear_profile(profile)
+    except PruneBusy as exc:  # the receiver's prune runs now: a few seconds
+        st.toast(str(exc), icon=":material/hourglass_top:")
+        return
+    for key in forget:  # what the page drew from the rows just deleted
+        st.session_state.pop(key, None)
+    st.toast(f"Profile {profile}'s history cleared: {counts['conversations']} conversations, "
+             f"{counts['deliveries']} deliveries, {counts['requests']} requests.", icon=":material/delete_sweep:")
+
+
+def clear_profile(db: Store, profile: str, key: str, forget: tuple[str, ...] = ()) -> None:
+    """"Clear this profile's history" behind a popover that says what goes (the chat's sidebar, the Inspector)."""
+    with st.popover("Clear…", icon=":material/delete_sweep:", help="Clear this profile's history (asks first)"):
+        st.caption(f"Every conversation, delivery, request and scenario run of profile **{profile}** is deleted "
+                   "for good; the profile and its keys stay.")
+        st.button("Clear this profile's history", type="primary", key=key, on_click=_clear,
+                  args=(db, profile, forget))
