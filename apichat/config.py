@@ -12,6 +12,9 @@ UCHAT_BASE_URL = "https://www.uchat.com.au"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 SANDBOX_FLOW_KEY = "sandbox-flow-key"
 MAX_BODY_BYTES = 1024 * 1024
+# the contacts a load run (or a simulation) makes: their id starts with this (apichat.load makes them,
+# `prune --what load` removes what they left; neither package imports the other)
+LOAD_CONTACT_PREFIX = "load-"
 
 
 def is_shared_store(db: str | None) -> bool:
@@ -49,6 +52,67 @@ def _float(env, name: str, default: float) -> float:
     return value
 
 
+def _days(env, name: str, default: float | None) -> float | None:
+    """A retention in days: a positive number, or `keep` (also 0, off, never) for none; empty is `default`."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("keep", "0", "off", "never", "forever"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a number of days above 0, or keep")
+    return value
+
+
+def _hours(env, name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 24 * 7:
+        raise SettingsError(f"{name}={raw!r} must be a number of hours above 0 and at most 168")
+    return value
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the store keeps each kind of row (days; None keeps it), and how often the receiver prunes."""
+
+    deliveries_days: float | None = 30.0  # webhook deliveries and the requests the console sent
+    messages_days: float | None = None  # conversations and their messages
+    runs_days: float | None = None  # scenario runs and their results
+    every_hours: float = 6.0
+
+    def kept_for(self, table: str) -> str:
+        """How long the store keeps the rows of `table`, as `check` and the Connect page show it."""
+        days = {"deliveries": self.deliveries_days, "requests": self.deliveries_days,
+                "conversations": self.messages_days, "messages": self.messages_days,
+                "scenario_runs": self.runs_days, "scenario_results": self.runs_days}.get(table)
+        return "kept" if days is None else f"{days:g} days"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(what, kept for) as the console and `check` show it."""
+        def kept(days: float | None) -> str:
+            return "kept" if days is None else f"{days:g} days"
+        return [("deliveries and requests", kept(self.deliveries_days)),
+                ("conversations and messages", kept(self.messages_days)),
+                ("scenario runs", kept(self.runs_days))]
+
+
+def retention_from(env) -> Retention:
+    return Retention(deliveries_days=_days(env, "APICHAT_RETENTION_DAYS", 30.0),
+                     messages_days=_days(env, "APICHAT_MESSAGES_RETENTION_DAYS", None),
+                     runs_days=_days(env, "APICHAT_RUNS_RETENTION_DAYS", None),
+                     every_hours=_hours(env, "APICHAT_PRUNE_EVERY_HOURS", 6.0))
+
+
 @dataclass(frozen=True)
 class EnvProfile:
     """The `env` connection profile described by `UCHAT_*` variables."""
@@ -73,6 +137,7 @@ class Settings:
     poll_seconds: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
     env_profile: EnvProfile | None = field(default=None)
+    retention: Retention = field(default_factory=Retention)
 
     @property
     def store_shared(self) -> bool:
@@ -153,4 +218,5 @@ def load_settings(env=None) -> Settings:
         sandbox_port=sandbox_port,
         poll_seconds=_float(env, "APICHAT_POLL_SECONDS", 1.0),
         env_profile=env_profile_from(env),
+        retention=retention_from(env),
     )

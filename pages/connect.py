@@ -7,7 +7,7 @@ import streamlit as st
 from apichat import profiles
 from apichat.config import UCHAT_BASE_URL
 from apichat.markdown import literal
-from ui import context, notice
+from ui import context, notice, store_view
 from ui import profile_form as form
 from ui.html import CSS
 
@@ -180,3 +180,5 @@ with keys, st.container(border=True, key="cx-keys"):
     st.caption("**Check URL** tests the tunnel · **Get** reads UChat's setting · **Set** stores the keys, then asks "
                "UChat to verify and use the URL · **Remove** detaches the workspace. Each result is kept in the "
                "profile and every call is listed in the Inspector.")
+
+store_view.holdings(db, settings)

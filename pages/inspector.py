@@ -9,7 +9,7 @@ import streamlit as st
 
 from apichat import inspection
 from apichat.payloads import MESSAGE_KINDS
-from ui import context
+from ui import context, store_view
 from ui import inspector_detail as detail
 from ui.html import CSS
 
@@ -141,7 +141,8 @@ detail.pick_from_url()
 
 st.markdown("### Inspector")
 st.caption("Every webhook the receiver got (accepted, duplicate, rejected, handshake) and every request the console "
-           "sent (partner API, bot_url), newest first, as it happens.")
+           "sent (partner API, bot_url), newest first, as it happens. Kept "
+           f"{settings.retention.kept_for('deliveries')} (APICHAT_RETENTION_DAYS; Connect shows what the store holds).")
 
 shown = st.session_state.get("in-state", {}).get("entries", [])
 names = sorted({p["name"] for p in db.list_profiles()} | {e.profile for e in shown if e.profile})  # deleted ones too
@@ -152,6 +153,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     st.selectbox("Outcome", [ALL, *OUTCOMES], key="in-outcome", width=130)
     st.selectbox("Kind", [ALL, *KINDS], key="in-kind", width=150)
     st.text_input("Search", key="in-text", placeholder="body, reason, URL, header…", width="stretch")
+    if st.session_state.get("in-profile", ALL) != ALL:
+        store_view.clear_profile(db, st.session_state["in-profile"], "in-clear", forget=("in-state", "in-pick"))
 
 table()
 watch()

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from apichat.config import Settings, load_settings
 from apichat.profiles import ensure_env_profile
+from apichat.retention import Housekeeper
 from apichat.store import Store, StoreUnavailable, open_store
 
 from . import media, webhook
@@ -23,15 +24,19 @@ from . import media, webhook
 log = logging.getLogger("receiver")
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
-    """The receiver app: settings from the environment, overridden by `config`."""
+def create_app(config: Settings | Mapping[str, Any] | None = None, store: Store | None = None,
+               prune: bool = False) -> Flask:
+    """The receiver app: settings from the environment, overridden by `config`. With `prune`, the store is
+    pruned in the background by its retention, and its search index kept up (apichat/retention.py); the served
+    workers do it (serve.py)."""
     settings = config if isinstance(config, Settings) else load_settings().replace(**dict(config or {}))
     store = store or open_store(settings.db_path)
     ensure_env_profile(store, settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1  # the webhook route refuses the extra byte
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
-    app.extensions["apichat"] = {"settings": settings, "store": store}
+    app.extensions["apichat"] = {"settings": settings, "store": store,
+                                 "housekeeper": Housekeeper(store, settings.retention).start() if prune else None}
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(media.bp)

@@ -24,6 +24,10 @@ environment (flags win over these):
   APICHAT_RECEIVER_HOST      listen address (default 127.0.0.1)
   APICHAT_RECEIVER_PORT      port (default 8502)
   UCHAT_VERIFY_TOKEN, UCHAT_*  the `env` connection profile, made the default (its key verifies /webhook)
+  APICHAT_RETENTION_DAYS     deliveries and requests older than this are pruned in the background (default
+                             30; keep: never); APICHAT_MESSAGES_RETENTION_DAYS, APICHAT_RUNS_RETENTION_DAYS
+                             the same for conversations and scenario runs (default keep);
+                             APICHAT_PRUNE_EVERY_HOURS how often (default 6; docs/retention.md)
 """
 
 

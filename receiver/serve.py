@@ -107,7 +107,7 @@ class _Receiver(BaseApplication):
     def load(self):
         from receiver import create_app
 
-        return create_app(self.settings)
+        return create_app(self.settings, prune=True)  # each worker; the store's claim lets one prune at a time
 
 
 def listen(host: str, port: int) -> socket.socket:

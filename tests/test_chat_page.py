@@ -148,3 +148,20 @@ def test_the_poll_knows_while_the_persona_dialog_is_open(store):
     assert at.session_state["persona-dialog-open"] and at.text_input(key="persona-draft-id").value
     at.run()  # a full run that does not draw the dialog again closes it
     assert "persona-dialog-open" not in at.session_state
+
+
+def test_delete_this_conversation_and_clear_this_profiles_history(store):
+    older = store.ensure_conversation("p1", "ana", 7)
+    bot_says(store, older, {"text": "first conversation"})
+    newer = store.ensure_conversation("p1", "ana", 8)
+    bot_says(store, newer, {"text": "second conversation"})
+    at = open_page()
+    assert not at.exception
+    at.button(key="conv-delete").click().run()  # the current one: the newest
+    assert store.get_conversation(newer["id"]) is None and store.get_conversation(older["id"]) is not None
+    assert not at.exception and at.session_state["conversation"] == older["id"]  # the latest one left is open
+    at.button(key="profile-clear").click().run()
+    assert not at.exception
+    left = store.list_conversations("p1")  # the page opened a fresh one
+    assert [c["conv_id"] for c in left if c["conv_id"] in (7, 8)] == [] and all(c["last_text"] is None for c in left)
+    assert store.count_deliveries() == 0 and store.get_profile("p1")["verify_key"] == "k"

@@ -101,3 +101,23 @@ def test_a_custom_url_is_kept_and_deleting_the_profile_forgets_it(store):
     assert store.get_setting("connect.webhook_mode.p1") is None
     assert store.get_setting("connect.webhook_custom.p1") is None
     assert any("No profile yet" in i.value for i in at.info)
+
+
+def test_the_page_shows_what_the_store_holds_and_for_how_long(store, monkeypatch):
+    import json as json_module
+
+    from apichat.payloads import parse_bot_message
+
+    body = json_module.dumps({"sender_id": "c1", "conv_id": 1, "text": "hi"}).encode()
+    store.accept_webhook(profile="p1", route="/webhook/p1", method="POST", headers={}, body=body,
+                         message=parse_bot_message(body))
+    monkeypatch.setenv("APICHAT_MESSAGES_RETENTION_DAYS", "90")
+    at = open_page()
+    table = at.dataframe[-1].value
+    held = {row["table"]: row for row in table.to_dict("records")}
+    assert held["deliveries"]["rows"] == 1 and held["deliveries"]["kept"] == "30 days"
+    assert held["messages"]["kept"] == "90 days" and held["scenario_runs"]["kept"] == "kept"
+    assert held["deliveries"]["oldest row"] != "—" and held["deliveries"]["bytes"] == "—"
+    at.toggle(key="cx-store-bytes").set_value(True).run()
+    held = {row["table"]: row for row in at.dataframe[-1].value.to_dict("records")}
+    assert held["deliveries"]["bytes"].endswith("kB")

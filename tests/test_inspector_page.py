@@ -81,3 +81,16 @@ def test_a_linked_rejected_delivery_explains_why_and_what_to_do(store):
 def test_an_entry_that_is_not_in_the_store_says_so(store):
     at = open_page("d-42")
     assert any(c.value == "d-42 is not in the store." for c in at.caption)
+
+
+def test_the_page_says_how_long_rows_are_kept_and_clears_a_profiles_history(store):
+    accepted(store)
+    rejected(store)
+    at = open_page()
+    assert any("Kept 30 days" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "in-clear"]  # only with one profile picked
+    profile = store.list_deliveries()[0]["profile"]
+    at.selectbox(key="in-profile").set_value(profile).run()
+    at.button(key="in-clear").click().run()
+    assert not at.exception
+    assert [d for d in store.list_deliveries() if d["profile"] == profile] == []

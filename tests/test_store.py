@@ -839,6 +839,9 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
 # ---------------------------------------------------------------- the two schemas
 
 PG_ONLY_TABLES = {"schema_version"}  # PostgreSQL's count of migrations; SQLite's is PRAGMA user_version
+# SQLite's search index (FTS5 tables and their shadow tables, `<table>_search*`): PostgreSQL's is trigram
+# indexes on expressions of the tables' own columns (no table of its own, and no column for this comparison)
+SQLITE_SEARCH_TABLES = ("deliveries_search", "requests_search")
 
 
 def schema_of(target: str) -> dict:
@@ -859,11 +862,12 @@ def schema_of(target: str) -> dict:
         primary = {(table, tuple(cols)) for table, _, is_pk, _, _, cols in keys if is_pk}
         unique = {(table, tuple(cols)) for table, _, is_pk, is_unique, constraint, cols in keys
                   if is_unique and constraint and not is_pk}
-        named = {(table, name, tuple(cols)) for table, name, _, _, constraint, cols in keys if not constraint}
+        named = {(table, name, tuple(cols)) for table, name, _, _, constraint, cols in keys
+                 if not constraint and not name.startswith(SQLITE_SEARCH_TABLES)}  # its search index: see above
     else:
         conn = sqlite3.connect(target)
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-                                             "'sqlite_%' ORDER BY name")]
+                                             "'sqlite_%' ORDER BY name") if not r[0].startswith(SQLITE_SEARCH_TABLES)]
         columns, primary, unique, named = [], set(), set(), set()
         for table in tables:
             info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk

@@ -158,3 +158,73 @@ def test_a_store_that_cannot_be_opened_is_one_line_and_exit_2(case, tmp_path, pg
     if case in ("unreachable", "wrong password", "no such database"):
         with pytest.raises(StoreUnavailable, match="APICHAT_DB postgresql://"):
             open_store(target)
+
+
+def _table_counts(output: str) -> dict[str, int]:
+    return {line.split()[0]: int(line.split()[-1]) for line in output.splitlines()
+            if len(line.split()) == 2 and line.split()[-1].isdigit()}
+
+
+def test_prune_dry_run_and_prune_agree_and_sqlite_gets_its_space_back(tmp_path):
+    import os
+
+    from apichat.store import core
+
+    path = str(tmp_path / "console.db")
+    store = filled(path)
+    old = core.now() - 40 * 86400
+    with store.write() as conn:  # 40 days old: 2,000 refused deliveries of 2 KB and every other row
+        conn.execute("INSERT INTO deliveries (received_at, profile, outcome, status_code, body) SELECT ?, 'shop', "
+                     f"'rejected', 401, ? FROM (SELECT 1 FROM (VALUES {', '.join(['(1)'] * 2000)}))",
+                     (old, b"x" * 2000))
+        for table, column in (("deliveries", "received_at"), ("requests", "created_at")):
+            conn.execute(f"UPDATE {table} SET {column} = ?", (old,))
+        conn.execute("UPDATE deliveries SET received_at = ? WHERE id = (SELECT MAX(id) FROM deliveries "
+                     "WHERE body IS NULL OR length(body) < 100)", (core.now(),))
+    store.close()
+    size = os.path.getsize(path)
+
+    dry = cli("prune", "--older-than", "30d", "--dry-run", "--db", path)
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete" in dry.stdout
+    counted = _table_counts(dry.stdout)
+    assert counted["deliveries"] == 121 + 2000 - 1 and counted["requests"] == 1 and counted["messages"] == 0
+    assert row_counts(open_store(path))["deliveries"] == 2121  # nothing deleted
+
+    done = cli("prune", "--older-than", "30d", "--db", path)
+    assert done.returncode == 0, done.stderr
+    assert _table_counts(done.stdout) == counted
+    assert "file size:" in done.stdout
+    left = open_store(path)
+    assert row_counts(left)["deliveries"] == 1 and row_counts(left)["requests"] == 0
+    assert row_counts(left)["messages"] == 121  # conversations follow their own retention
+    left.close()
+    assert os.path.getsize(path) < size / 2
+
+    again = cli("prune", "--older-than", "30d", "--what", "deliveries,messages", "--vacuum", "--db", path)
+    assert again.returncode == 0, again.stderr
+    assert _table_counts(again.stdout)["deliveries"] == 0
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--older-than", "soon"], "'soon' is not an age such as 30d"),
+    (["--older-than", "30d", "--what", "deliveries,everything"], "choose among deliveries,requests,messages"),
+])
+def test_prune_refuses_bad_arguments_in_one_line(tmp_path, args, expected):
+    path = str(tmp_path / "console.db")
+    open_store(path).close()
+    done = cli("prune", *args, "--db", path)
+    assert done.returncode == 2 and expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_check_shows_each_tables_rows_bytes_oldest_row_and_retention(tmp_path):
+    path = str(tmp_path / "console.db")
+    filled(path).close()
+    done = cli("check", "--db", path, env={"APICHAT_RETENTION_DAYS": "7", "APICHAT_MESSAGES_RETENTION_DAYS": "90"})
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.split()}
+    assert rows["deliveries"][0] == "121" and rows["deliveries"][-2:] == ["7", "days"]
+    assert rows["messages"][-2:] == ["90", "days"] and rows["scenario_runs"][-1] == "kept"
+    assert rows["deliveries"][2] in ("kB", "MB") and rows["deliveries"][3].startswith("20")  # bytes, a date
+    assert rows["profiles"] == ["1"]

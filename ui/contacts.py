@@ -9,6 +9,8 @@ import streamlit as st
 
 from apichat.store import Store
 
+from . import store_view
+
 DIALOG_OPEN = "persona-dialog-open"  # set while the persona dialog is open: a full run of the page would close it
 
 
@@ -128,3 +130,27 @@ def sidebar(db: Store, profile: str, persona: dict, conversation: dict) -> None:
             st.button(f"#{conv['conv_id']} — {preview}{unread}", key=f"conv-{conv['id']}", width="stretch",
                       type="primary" if conv["id"] == conv_key else "tertiary",
                       on_click=st.session_state.__setitem__, args=("conversation", conv["id"]))
+        history(db, profile, conversation)
+
+
+def _forget_thread() -> None:
+    """The next run opens the latest conversation left, or a new one, with a thread read afresh (SQLite may give
+    a new conversation the id of the one deleted)."""
+    st.session_state.pop("conversation", None)
+    st.session_state.pop("thread", None)
+
+
+def _deleted(db: Store, conversation: int) -> None:
+    db.delete_conversation(conversation)
+    _forget_thread()
+
+
+def history(db: Store, profile: str, conversation: dict) -> None:
+    """Delete this conversation / clear the profile's history, each behind a popover that says what goes."""
+    with st.container(horizontal=True, gap="small"):
+        with st.popover("Delete…", icon=":material/delete:", help="Delete this conversation (asks first)"):
+            st.caption(f"Conversation #{conversation['conv_id']}, its messages and the deliveries and requests "
+                       "they came with are deleted for good.")
+            st.button("Delete this conversation", type="primary", key="conv-delete", on_click=_deleted,
+                      args=(db, conversation["id"]))
+        store_view.clear_profile(db, profile, "profile-clear", forget=("conversation", "thread"))

@@ -9,14 +9,14 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..config import is_shared_store
+from ..config import LOAD_CONTACT_PREFIX, is_shared_store
 from ..profiles import SAFE_CONTACTS, real_contacts_problem
 from ..scenarios import parse_duration
 
 SAFE_USERS = SAFE_CONTACTS  # a real workspace gets at most this many contacts without --allow-real (profiles' rule)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CONFIG_ENV = "APICHAT_LOAD_CONFIG"
-CONTACT_PREFIX = "load-"
+CONTACT_PREFIX = LOAD_CONTACT_PREFIX
 
 
 class LoadError(ValueError):

@@ -6,11 +6,12 @@ from .answers import SimulatorAnswers
 from .deliveries import Deliveries
 from .monitors import Monitors
 from .profiles import Profiles
+from .retention import Retention
 from .runs import ScenarioRuns
 from .verdicts import Verdicts
 
 
-class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Monitors, SimulatorAnswers):
+class Store(Profiles, Deliveries, ScenarioRuns, Verdicts, Monitors, SimulatorAnswers, Retention):
     """The console's store; `SQLiteStore` (sqlite.py) or `PostgresStore` (postgres.py), opened by `open_store`."""
 
     path: str

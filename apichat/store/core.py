@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -52,6 +53,22 @@ class StoreUnavailable(sqlite3.OperationalError):
         self.path, self.why = (os.path.abspath(path) if message is None else path), why
         super().__init__(message or f"the store at {self.path} is missing or unreadable: {why}; restart the "
                          "console or point APICHAT_DB at a store")
+
+
+NOTE_RE = re.compile(r"\s*-- note: (.+)")
+NOTE_ROWS = 50_000  # a migration with a note says it when the store holds more deliveries than this
+
+
+def announce_migration(script: str, conn) -> None:
+    """Before a migration whose script starts with `-- note: what it does`, on a large store: one line on
+    stderr, so a person waiting for the console knows why (e.g. the search index built once)."""
+    found = NOTE_RE.match(script)
+    if not found:
+        return
+    rows = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+    if rows > NOTE_ROWS:
+        print(f"store: {found[1]} over {rows:,} deliveries (once, about a minute per million rows)...",
+              file=sys.stderr, flush=True)
 
 
 class SchemaTooNew(RuntimeError):

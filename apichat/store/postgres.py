@@ -31,7 +31,7 @@ import psycopg
 from ..redact import masked_url
 from ..schema import PG_MIGRATIONS
 from .base import Store
-from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .core import Dialect, SchemaTooNew, StoreUnavailable, announce_migration
 from .notify import Listener
 
 # pg_advisory_xact_lock keys: "apichat" in ASCII, and the next number for migrations
@@ -290,6 +290,7 @@ class PostgresStore(Store):
                                        f"({len(PG_MIGRATIONS)}); upgrade the console")
                 for number, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
                     try:
+                        announce_migration(script, conn)
                         conn.execute(script)
                     except psycopg.Error as exc:
                         if isinstance(exc, psycopg.OperationalError) and not conn.usable:
@@ -316,12 +317,24 @@ class PostgresStore(Store):
         return self.conn.execute("SELECT 1").fetchone()[0] == 1
 
     def integrity_check(self) -> str:
-        """'ok' when every message and delivery names rows that exist (PostgreSQL checks its own pages)."""
+        """'ok' when every message names a conversation and every accepted delivery a message that exist
+        (PostgreSQL checks its own pages). A duplicate may outlive its message: a pruned conversation takes the
+        deliveries its messages were made from, and duplicates go on their own retention (retention.py)."""
         orphans = self.conn.execute(
             "SELECT (SELECT COUNT(*) FROM messages m WHERE NOT EXISTS (SELECT 1 FROM conversations c "
             "WHERE c.id = m.conversation)) + (SELECT COUNT(*) FROM deliveries d WHERE d.message_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id))").fetchone()[0]
+            "AND d.outcome = 'accepted' AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id))"
+            ).fetchone()[0]
         return "ok" if orphans == 0 else f"{orphans} rows name a message or conversation that does not exist"
+
+    def _table_bytes(self) -> dict[str, int]:
+        """Each table's bytes with its indexes and TOAST, as PostgreSQL counts them."""
+        from .retention import HELD
+
+        names = [table for table, _ in HELD]
+        return {table: size for table, size in self.conn.execute(
+            f"SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relname IN "
+            f"({', '.join('?' * len(names))}) AND relnamespace = 'public'::regnamespace", names)}
 
     def close(self) -> None:
         with self._idle_lock:

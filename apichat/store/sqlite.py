@@ -17,14 +17,22 @@ from urllib.request import pathname2url
 
 from ..schema import MIGRATIONS
 from .base import Store
-from .core import Dialect, SchemaTooNew, StoreUnavailable
+from .core import Dialect, SchemaTooNew, StoreUnavailable, announce_migration
+from .retention import VACUUM_PAGES
 
 DIALECT = Dialect(
     mark_read="UPDATE conversations SET last_read_id = MAX(last_read_id, ?) WHERE id = ?",
-    # SQLite's LIKE ignores ASCII case; a BLOB is compared as its bytes
-    delivery_search="(CAST(body AS TEXT) LIKE ? OR reason LIKE ? OR route LIKE ? OR headers LIKE ?)",
-    request_search="(url LIKE ? OR request_body LIKE ? OR response_body LIKE ? OR error LIKE ?)",
+    # SQLite's LIKE ignores ASCII case; a BLOB is compared as its bytes. The scan serves terms under 3
+    # characters, and the rows the FTS5 index does not hold yet (search)
+    delivery_search="(CAST(body AS TEXT) LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\' OR route LIKE ? ESCAPE '\\' "
+                    "OR headers LIKE ? ESCAPE '\\')",
+    request_search="(url LIKE ? ESCAPE '\\' OR request_body LIKE ? ESCAPE '\\' OR response_body LIKE ? ESCAPE '\\' "
+                   "OR error LIKE ? ESCAPE '\\')",
 )
+# the FTS5 tables of migration 9: (columns, the values indexed from the table's row)
+SEARCHED = {"deliveries": ("body, reason, route, headers", "CAST(body AS TEXT), reason, route, headers"),
+            "requests": ("url, request_body, response_body, error", "url, request_body, response_body, error")}
+TRIGRAM = 3  # the shortest term the trigram index finds
 
 
 def statements(script: str) -> Iterator[str]:
@@ -78,6 +86,8 @@ class SQLiteStore(Store):
                 conn = sqlite3.connect(f"file:{pathname2url(self._file)}?mode={mode}", uri=True,
                                        isolation_level=None, timeout=30, check_same_thread=False)
                 self.check()  # the path may lead to another file now
+                if mode == "rwc":  # a new file gives freed pages back a step at a time (give_space_back);
+                    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only before WAL and the first table
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.DatabaseError as exc:  # not there, not a database, no permission
@@ -103,6 +113,7 @@ class SQLiteStore(Store):
                 raise SchemaTooNew(f"{self.path} has schema version {version}, newer than this code "
                                    f"({len(MIGRATIONS)}); upgrade the console")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                announce_migration(script, conn)
                 for statement in statements(script):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={number}")
@@ -159,3 +170,76 @@ class SQLiteStore(Store):
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # ------------------------------------------------------------ the Inspector's text search (FTS5, trigram)
+
+    def _indexed_up_to(self, conn, table: str) -> int:
+        """Every row of `table` up to this id is in its index (index_search goes in id order), none above; an
+        entry's rowid is -id (migration 9: newest first is FTS5's fast order)."""
+        return -conn.execute(f"SELECT COALESCE((SELECT rowid FROM {table}_search ORDER BY rowid LIMIT 1), 0)"
+                             ).fetchone()[0]
+
+    def _search(self, table: str, where: list[str], params: list, text: str, limit: int,
+                after_id: int = 0) -> list[dict]:
+        """The index's rows for a term of 3 characters or more, after the rows not indexed yet (scanned: the
+        newest, a range of the primary key); a shorter term is a scan (the trigram index cannot find it)."""
+        if len(text) < TRIGRAM:
+            return super()._search(table, where, params, text, limit, after_id)
+        mark = self._indexed_up_to(self.conn, table)
+        rows = super()._search(table, where, params, text, limit, max(after_id, mark))
+        if len(rows) >= limit or after_id >= mark:
+            return rows
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows += self._rows(  # -rowid < -after_id: bounded in the index's own order
+            f"SELECT t.* FROM {table}_search s JOIN {table} t ON t.id = -s.rowid WHERE {table}_search MATCH ? AND "
+            f"s.rowid < ? {''.join(f'AND {w} ' for w in where)}ORDER BY s.rowid LIMIT ?",
+            (phrase, -after_id, *params, limit - len(rows)))
+        return rows
+
+    def index_search(self, batch: int = 200) -> int:
+        """Index the next `batch` rows of deliveries and of requests, in id order, each table a short write."""
+        done = 0
+        for table, (columns, values) in SEARCHED.items():
+            with self.write() as conn:
+                done += conn.execute(
+                    f"INSERT INTO {table}_search (rowid, {columns}) SELECT -id, {values} FROM {table} WHERE id > ? "
+                    "ORDER BY id LIMIT ?", (self._indexed_up_to(conn, table), batch)).rowcount
+        return done
+
+    def _table_bytes(self) -> dict[str, int]:
+        """Pages per table with its indexes, from the dbstat table (it reads every page: `check` only); the
+        search index counts for the table it searches."""
+        owner = {name: table for name, table in self.conn.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        sizes: dict[str, int] = {}
+        for name, size in self.conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            for searched in SEARCHED:
+                if table.startswith(f"{searched}_search"):
+                    table = searched
+            sizes[table] = sizes.get(table, 0) + size
+        return sizes
+
+    def give_space_back(self, full: bool = False) -> None:
+        """Return the pages a prune freed to the file system. A store made with auto_vacuum=INCREMENTAL (every
+        new one) does it in steps of VACUUM_PAGES, each a short write; `full` (or an older store) runs VACUUM,
+        which rewrites the whole file under the write lock (by hand only: `prune --vacuum`) and switches an
+        older store to incremental. Then a WAL checkpoint, so the file itself shrinks."""
+        mode = self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+        if full or mode != 2:
+            if not full:
+                return  # an older store: freed pages are reused by new rows; VACUUM only when asked
+            with self._holding_write_lock():
+                self.check()
+                writer = self._writer_conn()
+                writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                writer.execute("VACUUM")
+        else:
+            free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+            for _ in range(free // VACUUM_PAGES + 1):
+                with self._holding_write_lock():
+                    self.check()
+                    # executescript steps the pragma to its end: execute() frees one page per call
+                    self._writer_conn().executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")
+        with self._holding_write_lock():
+            self._writer_conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
