@@ -70,13 +70,26 @@ def test_builders_coerce_to_the_documented_types():
     assert body["sender"] == {"id": "7", "name": "", "email": "", "phone_number": "+1555", "type": "contact"}
 
 
+@pytest.mark.parametrize("sender, shown", [
+    ({}, {"id": "", "name": "", "email": "", "phone_number": ""}),
+    ({"id": "c1", "name": "Ada", "email": "ada@x.test", "phone_number": "+1555"},
+     {"id": "c1", "name": "Ada", "email": "ada@x.test", "phone_number": "+1555"}),
+    ({"id": "c1", "name": None, "email": None, "phone": "+1666"},
+     {"id": "c1", "name": "", "email": "", "phone_number": "+1666"}),  # phone: the contact profile's spelling
+    ({"id": "c1", "phone_number": "+1555", "phone": "+1666"}, {"id": "c1", "name": "", "email": "", "phone_number": "+1555"}),
+])
+def test_the_contact_the_bot_receives_has_every_field_as_text(sender, shown):
+    assert text_payload(sender, 1, "hi")["sender"] == {**shown, "type": "contact"}
+
+
 def test_media_payload_refuses_unknown_kinds():
-    with pytest.raises(ValueError, match="file_type"):
+    with pytest.raises(ValueError, match="^file_type must be one of image, audio, video, file, not 'sticker'$"):
         media_payload(SENDER, 1, "sticker", "https://x.test/a")
 
 
 @pytest.mark.parametrize("mime, kind", [("image/png", "image"), ("audio/mpeg", "audio"), ("VIDEO/mp4", "video"),
-                                        ("application/pdf", "file"), (None, "file"), ("", "file")])
+                                        ("application/pdf", "file"), (None, "file"), ("", "file"),
+                                        ('image/png; name="a/b.png"', "image"), ("text/plain", "file")])
 def test_file_type_for(mime, kind):
     assert file_type_for(mime) == kind
 
@@ -146,16 +159,50 @@ def test_media_with_url(kind):
     assert msg.kind == kind and msg.media == [Media(kind, f"https://cdn.test/m.{kind}")]
 
 
-@pytest.mark.parametrize("private", [True, "true", 1])
+@pytest.mark.parametrize("private", [True, "true", 1, "1", "yes", "on", " TRUE "])
 def test_private_note_is_an_agents(private):
     msg = parse_bot_message(bot(text="internal: check stock", type="text", private=private))
     assert msg.private is True and msg.author == "agent" and msg.text == "internal: check stock"
 
 
-@pytest.mark.parametrize("private", [False, "false", 0, None, "0"])
+@pytest.mark.parametrize("private", [False, "false", 0, None, "0", "no", "", {"a": 1}, [1]])
 def test_not_private(private):
     msg = parse_bot_message(bot(text="hi", type="text", private=private))
     assert msg.private is False and msg.author == "bot"
+
+
+@pytest.mark.parametrize("fields, author", [
+    ({"sender_type": "agent"}, "agent"), ({"sender_type": "User"}, "agent"), ({"sender_type": "human"}, "agent"),
+    ({"sender_type": "human_agent"}, "agent"), ({"sender": {"type": "agent"}}, "agent"), ({"agent_id": 7}, "agent"),
+    ({"agent_name": "Sam"}, "agent"), ({"agent_id": ""}, "bot"), ({"sender_type": "bot"}, "bot"), ({}, "bot"),
+])
+def test_a_reply_is_an_agents_when_any_of_its_fields_says_so(fields, author):
+    assert parse_bot_message(bot(text="hi", **fields)).author == author
+
+
+@pytest.mark.parametrize("fields, text", [
+    ({"text": "a"}, "a"), ({"content": "a"}, "a"), ({"message": "a"}, "a"), ({"text": "", "content": "a"}, "a"),
+    ({"content": "a", "message": "b"}, "a"), ({"content": "", "message": "b"}, "b"),
+    ({"content_attributes": {"text": "a"}}, "a"), ({"text": "a", "content_attributes": {"text": "b"}}, "a"),
+    ({"text": {"a": "café"}}, '{"a": "café"}'), ({"text": 1.5}, "1.5"),
+])
+def test_the_text_is_read_under_each_name_a_bot_gives_it(fields, text):
+    assert parse_bot_message(bot(**fields)).text == text
+
+
+@pytest.mark.parametrize("fields, sender_id", [
+    ({"sender_id": "a"}, "a"), ({"contact_id": "a"}, "a"), ({"user_id": "a"}, "a"), ({"sender": {"id": 5}}, "5"),
+    ({"sender_id": "", "user_id": "a"}, "a"), ({"contact_id": "a", "user_id": "b"}, "a"),
+    ({"user_id": "b", "sender": {"id": 5}}, "b"),
+])
+def test_the_contact_is_read_under_each_name_a_bot_gives_it(fields, sender_id):
+    assert parse_bot_message({"text": "hi", **fields}).sender_id == sender_id
+
+
+def test_the_flow_is_the_one_given_else_the_bodys_else_none():
+    assert parse_bot_message(bot(text="x")).flow_ns == ""
+    assert parse_bot_message(bot(text="x", flow_ns="f1")).flow_ns == "f1"
+    assert parse_bot_message(bot(text="x", flow_ns="f1"), flow_ns="f2").flow_ns == "f2"
 
 
 def test_agent_reply_not_private():
@@ -201,6 +248,98 @@ def test_button_value_names(name):
 @pytest.mark.parametrize("name", ["url", "uri", "link"])
 def test_button_link_names(name):
     assert buttons_of({"type": "web_url", "title": "Open", name: "https://x.test/o"})[0].url == "https://x.test/o"
+
+
+@pytest.mark.parametrize("button, parsed", [
+    # the title under each of its names; an empty one gives way to the next
+    ({"type": "postback", "label": "Go", "payload": "GO"}, Button("postback", "Go", "GO")),
+    ({"type": "postback", "title": "", "caption": "Go", "payload": "GO"}, Button("postback", "Go", "GO")),
+    ({"type": "postback", "payload": "GO"}, Button("postback", "GO", "GO")),  # no title: the payload shows
+    ({"type": "postback", "title": "Go"}, Button("postback", "Go", "Go")),  # no payload: the title is sent
+    # the type under content_type (quick replies' spelling)
+    ({"content_type": "web_url", "title": "Site", "url": "https://x.test", "payload": "P"},
+     Button("url", "Site", "P", "https://x.test")),
+    ({"type": "POSTBACK", "title": "Go", "payload": "GO"}, Button("postback", "Go", "GO")),
+    # a link with a payload too is a link only when its type says so
+    ({"type": "postback", "title": "Site", "url": "https://x.test", "payload": "P"}, Button("postback", "Site", "P")),
+    ({"title": "Site", "url": "https://x.test", "payload": "P"}, Button("postback", "Site", "P")),
+    ({"title": "Site", "url": "https://x.test"}, Button("url", "Site", "", "https://x.test")),
+    ({"type": "web_url", "url": "https://x.test"}, Button("url", "https://x.test", "", "https://x.test")),
+])
+def test_a_button_is_read_under_each_name_a_bot_gives_its_fields(button, parsed):
+    assert buttons_of(button) == [parsed]
+
+
+@pytest.mark.parametrize("kind", ["web_url", "url", "link", "open_url", "weburl", " Web_URL "])
+def test_each_link_type_makes_a_link_even_with_a_payload(kind):
+    assert buttons_of({"type": kind, "title": "Site", "url": "https://x.test", "payload": "P"}) == [
+        Button("url", "Site", "P", "https://x.test")]
+
+
+@pytest.mark.parametrize("kind", ["phone_number", "call", "phone", "tel", "phone_call", "PHONE"])
+@pytest.mark.parametrize("field", ["payload", "phone_number", "url"])
+def test_each_call_type_takes_the_number_from_the_payload_phone_number_or_url(kind, field):
+    number = "tel:+1555" if field == "url" else "+1555"
+    assert buttons_of({"type": kind, "title": "Call", field: number}) == [Button("call", "Call", "+1555", "tel:+1555")]
+
+
+def test_a_call_button_prefers_the_payload_and_shows_the_number_when_it_has_no_title():
+    assert buttons_of({"type": "call", "payload": "+1", "phone_number": "+2", "url": "tel:+3"}) == [
+        Button("call", "+1", "+1", "tel:+1")]
+    assert buttons_of({"type": "call", "phone_number": "+2", "url": "tel:+3"})[0].payload == "+2"
+
+
+@pytest.mark.parametrize("item, card", [
+    ({"title": "T"}, Card("T")),
+    ({"name": "T"}, Card("T")),
+    ({"header": "T"}, Card("T")),
+    ({"title": "", "name": "N", "header": "H"}, Card("N")),
+    ({"title": "T", "subtitle": "S"}, Card("T", "S")),
+    ({"title": "T", "description": "S"}, Card("T", "S")),
+    ({"title": "T", "text": "S"}, Card("T", "S")),
+    ({"image_url": "https://x.test/1.png"}, Card(image_url="https://x.test/1.png")),
+    ({"media_url": "https://x.test/1.png"}, Card(image_url="https://x.test/1.png")),
+    ({"image": "https://x.test/1.png"}, Card(image_url="https://x.test/1.png")),
+    ({"thumbnail_url": "https://x.test/1.png"}, Card(image_url="https://x.test/1.png")),
+    ({"item_url": "https://x.test/p"}, Card(item_url="https://x.test/p")),
+    ({"url": "https://x.test/p"}, Card(item_url="https://x.test/p")),
+    ({"default_action": {"uri": "https://x.test/p"}}, Card(item_url="https://x.test/p")),
+    ({"default_action": {"link": "https://x.test/p"}}, Card(item_url="https://x.test/p")),
+    ({"item_url": "https://x.test/a", "default_action": {"url": "https://x.test/b"}}, Card(item_url="https://x.test/a")),
+    ({"default_action": "https://x.test/p"}, Card()),
+])
+def test_a_card_is_read_under_each_name_a_bot_gives_its_fields(item, card):
+    assert parse_bot_message(bot(content_type="generic_template", content_attributes={"items": [item]})).cards == [card]
+
+
+@pytest.mark.parametrize("body, media", [
+    ({"type": "image", "url": "https://x.test/a"}, [Media("image", "https://x.test/a")]),
+    ({"type": "image", "data_url": "https://x.test/a"}, [Media("image", "https://x.test/a")]),
+    ({"type": "audio", "media_url": "https://x.test/a"}, [Media("audio", "https://x.test/a")]),
+    ({"type": "file", "file_url": "https://x.test/a"}, [Media("file", "https://x.test/a")]),
+    ({"type": "video", "content_attributes": {"url": "https://x.test/a"}}, [Media("video", "https://x.test/a")]),
+    ({"type": "video", "content_attributes": {"data_url": "https://x.test/a"}}, [Media("video", "https://x.test/a")]),
+    ({"type": "text", "text": "see", "url": "https://x.test/a"}, []),  # a url beside a text is no medium
+    ({"type": "image"}, []),
+    ({"attachments": [{"type": "audio", "url": "https://x.test/a"}]}, [Media("audio", "https://x.test/a")]),
+    ({"attachments": [{"kind": "VIDEO", "file_url": "https://x.test/a"}]}, [Media("video", "https://x.test/a")]),
+    ({"attachments": [{"file_type": "image", "media_url": "https://x.test/a"}]}, [Media("image", "https://x.test/a")]),
+    ({"attachments": [{"file_type": "image", "thumb_url": "https://x.test/a"}]}, [Media("image", "https://x.test/a")]),
+    ({"attachments": [{"file_type": "image", "data_url": "https://x.test/a", "url": "https://x.test/b"}]},
+     [Media("image", "https://x.test/a")]),
+    ({"attachments": [{"file_type": "image"}]}, []),
+])
+def test_a_medium_is_read_under_each_name_a_bot_gives_its_url_and_kind(body, media):
+    assert parse_bot_message(bot(**body)).media == media
+
+
+def test_a_note_about_something_ignored_quotes_its_first_80_characters():
+    long_item = "x" * 100
+    notes = parse_bot_message(bot(content_type="button_template", content_attributes={
+        "buttons": [[long_item]]}, text="t")).notes
+    assert notes == [f"ignored a button that is not an object: {json.dumps([long_item])[:80]}"]
+    notes = parse_bot_message(bot(content_type="generic_template", content_attributes={"items": [long_item]})).notes
+    assert notes == [f"ignored a card that is not an object: {long_item[:80]}"]
 
 
 def test_untyped_button_with_only_a_link_is_a_link():
@@ -262,6 +401,15 @@ def test_conv_id_as_string_or_number(value, expected):
     assert msg.conv_id == expected and msg.kind == "text" and not any("error" in n for n in msg.notes)
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("-5", -5), (" -5 ", -5), ("--5", "--5"), ("-", "-"), ("5-", "5-"), ("a12", "a12"), ("1.5", "1.5"), (1.5, "1.5"),
+    (str(2**63), str(2**63)), (str(2**63 - 1), 2**63 - 1), (str(-2**63), -2**63), ("   ", None), (False, None),
+])
+def test_conv_id_is_an_integer_only_when_all_of_it_is_one_that_fits(value, expected):
+    msg = parse_bot_message(bot(text="x", conv_id=value))
+    assert msg.conv_id == expected and type(msg.conv_id) is type(expected) and msg.notes == []
+
+
 def test_conversation_id_spelling():
     body = {"sender_id": "c", "conversation_id": "77", "text": "x"}
     assert parse_bot_message(body).conv_id == 77
@@ -287,6 +435,80 @@ def test_nothing_to_show_is_unsupported():
 def test_non_object_bodies(body, note):
     msg = parse_bot_message(body)
     assert msg.kind == "unsupported" and any(note in n for n in msg.notes)
+
+
+@pytest.mark.parametrize("body, text, note, raw", [
+    ("not json", "not json", "body is not JSON", "not json"),
+    (b"caf\xe9 \xff", "caf\ufffd \ufffd", "body is not JSON", "caf\ufffd \ufffd"),
+    ('["a", "é"]', '["a", "é"]', "body is a JSON list, not an object", ["a", "é"]),
+    ("7", "7", "body is a JSON int, not an object", 7),
+])
+def test_a_body_that_is_no_object_is_kept_whole_as_unsupported(body, text, note, raw):
+    msg = parse_bot_message(body, flow_ns="f1")
+    assert (msg.kind, msg.text, msg.flow_ns, msg.notes, msg.raw) == ("unsupported", text, "f1", [note], raw)
+
+
+@pytest.mark.parametrize("attrs, notes", [
+    ("", []), ("  ", []), ('{"text": "a"}', []), ("{not json", ["content_attributes is a string that is not JSON"]),
+    ("[1]", ["content_attributes is not an object"]), (None, []), (5, ["content_attributes is not an object"]),
+])
+def test_content_attributes_that_are_not_an_object_are_noted_unless_empty(attrs, notes):
+    assert parse_bot_message(bot(text="x", content_attributes=attrs)).notes == notes
+
+
+@pytest.mark.parametrize("body, kind, titles", [
+    ({"text": "t", "buttons": [{"title": "A", "payload": "A"}]}, "buttons", ["A"]),
+    ({"text": "t", "content_attributes": {"buttons": [{"title": "A", "payload": "A"}]}}, "buttons", ["A"]),
+    ({"text": "t", "content_type": "button_template"}, "buttons", []),  # its type says buttons, though none came
+    ({"text": "t", "content_attributes": {"quick_replies": ["Q"]}}, "text", ["Q"]),
+    ({"text": "t", "quick_replies": ["Q"], "content_attributes": {"quick_replies": ["R"]}}, "text", ["Q"]),
+    ({"content_attributes": {"cards": [{"title": "C"}]}}, "cards", ["C"]),
+    ({"content_attributes": {"elements": [{"title": "C"}]}}, "cards", ["C"]),
+    ({"items": [{"title": "C"}]}, "cards", ["C"]),
+    ({"elements": [{"title": "C"}]}, "cards", ["C"]),
+    ({"cards": [{"title": "C"}]}, "cards", ["C"]),
+    ({"cards": [{"title": "B"}], "content_attributes": {"items": [{"title": "A"}]}}, "cards", ["A"]),
+])
+def test_buttons_quick_replies_and_cards_are_read_in_the_body_or_its_attributes(body, kind, titles):
+    msg = parse_bot_message(body)
+    found = [b.title for b in msg.buttons + msg.quick_replies] + [c.title for c in msg.cards]
+    assert (msg.kind, found, msg.notes) == (kind, titles, [])
+
+
+@pytest.mark.parametrize("attrs, ratio", [
+    ({"ratio": "square"}, "square"), ({"image_aspect_ratio": "SQUARE"}, "square"), ({"ratio": "Horizontal"}, "horizontal"),
+    ({"ratio": "", "image_aspect_ratio": "square"}, "square"), ({}, "horizontal"),
+])
+def test_the_cards_ratio_under_each_of_its_names(attrs, ratio):
+    assert parse_bot_message({"content_attributes": {**attrs, "items": [{"title": "C"}]}}).ratio == ratio
+
+
+@pytest.mark.parametrize("body, note", [
+    ({"text": "t", "type": "sticker"}, "unknown type: sticker"),
+    ({"text": "t", "content_type": "location"}, "unknown content_type: location"),
+    ({"text": "t", "content_type": "location", "type": "sticker"}, "unknown content_type: location"),
+])
+def test_an_unknown_type_is_named_in_the_note(body, note):
+    msg = parse_bot_message(body)
+    assert (msg.kind, msg.notes) == ("unsupported", [note])
+
+
+def test_two_media_of_two_kinds_are_media_and_of_one_kind_that_kind():
+    two = [{"file_type": "image", "data_url": "https://x.test/a"}, {"file_type": "audio", "data_url": "https://x.test/b"}]
+    assert parse_bot_message({"attachments": two}).kind == "media"
+    assert parse_bot_message({"attachments": [two[0], two[0]]}).kind == "image"
+    assert parse_bot_message({"attachments": [two[1]]}).kind == "audio"
+
+
+def test_a_quick_reply_that_is_not_an_object_is_noted():
+    msg = parse_bot_message({"text": "t", "quick_replies": ["Yes", 5, None]})
+    assert [q.title for q in msg.quick_replies] == ["Yes"]
+    assert msg.notes == ["ignored a button that is not an object: 5", "ignored a button that is not an object: "]
+
+
+def test_an_empty_string_for_buttons_or_quick_replies_is_none():
+    msg = parse_bot_message(bot(text="x", buttons="", quick_replies="", content_attributes={"quick_replies": ""}))
+    assert (msg.kind, msg.buttons, msg.quick_replies) == ("text", [], [])
 
 
 @pytest.mark.parametrize("body, kind, text, notes", [
@@ -333,6 +555,15 @@ def test_wrong_types_keep_what_is_usable():
     assert parse_bot_message({"quick_replies": "Yes", "text": "q"}).quick_replies == [Button("postback", "Yes", "Yes")]
 
 
+def test_a_message_read_back_from_its_dict_keeps_its_buttons_and_quick_replies():
+    body = bot(text="Pick", content_type="button_template", quick_replies=["Q"],
+               content_attributes={"buttons": [postback(), {"type": "web_url", "title": "S", "url": "https://x.test"}]})
+    msg = parse_bot_message(body)
+    again = BotMessage.from_dict(json.loads(json.dumps(msg.to_dict())))
+    assert again.buttons == [Button("postback", "Pick", "PICK"), Button("url", "S", "", "https://x.test")]
+    assert again.quick_replies == [Button("postback", "Q", "Q")] and again == msg
+
+
 def test_roundtrip_through_dict():
     body = bot(text="Cards", content_type="generic_template", quick_replies=[{"title": "Q", "payload": "q"}],
                attachments=[{"file_type": "image", "data_url": "https://x.test/a.png"}],
@@ -349,6 +580,10 @@ def test_safe_url():
     assert safe_url("javascript:alert(1)") == ""
     assert safe_url("java\nscript:alert(1)") == ""
     assert safe_url(None) == ""
+    assert safe_url("java\tscript:alert(1)") == ""
+    assert safe_url("ht\ttps://x.test") == "ht\ttps://x.test"  # browsers drop a tab or newline inside a URL
+    assert safe_url("MAILTO:a@x.test") == "MAILTO:a@x.test"
+    assert safe_url("ftp://x.test") == "" and safe_url("/relative") == "" and safe_url(5) == ""
 
 
 # ---------------------------------------------------------------- never raises, whatever the JSON
@@ -397,6 +632,25 @@ def test_a_parser_bug_keeps_the_message_as_unsupported(monkeypatch):
     for sent in (body, json.dumps(body), json.dumps(body).encode()):
         msg = parse_bot_message(sent)
         assert msg.kind == "unsupported" and "Cards" in msg.text and any("parser error" in n for n in msg.notes)
+    kept = parse_bot_message(body, flow_ns="f1")
+    assert (kept.flow_ns, kept.raw, kept.notes) == ("f1", body, ["parser error: KeyError('boom')"])
+    as_bytes = parse_bot_message(json.dumps(body).encode() + b"\xff", flow_ns="f1")  # not JSON: read before _card
+    assert as_bytes.notes == ["body is not JSON"]
+    long_text = {**body, "text": "x" * 3000, "when": {1, 2}}  # a set: no JSON text of it, its repr instead
+    msg = parse_bot_message(long_text)
+    assert msg.text == repr(long_text)[:2000] and len(msg.text) == 2000 and msg.raw is long_text
+
+
+def test_a_parser_bug_on_bytes_keeps_their_text_and_no_raw(monkeypatch):
+    import apichat.payloads as payloads
+
+    def broken(*_):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(payloads, "_parse", broken)
+    msg = parse_bot_message(b'{"text": "caf\xe9"}', flow_ns="f1")
+    assert (msg.kind, msg.text, msg.flow_ns, msg.raw) == ("unsupported", '{"text": "caf\ufffd"}', "f1", None)
+    assert parse_bot_message({"text": "a"}).raw == {"text": "a"}
 
 
 def test_to_dict_is_asdict_without_copying_raw():

@@ -93,6 +93,12 @@ def test_redact_text_masks_a_percent_encoded_key_name_and_leaves_other_text_byte
     ("postgresql://h/db?password=x#frag", "postgresql://h/db?password=••••••#frag"),
     ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
     ("postgresql://u:p@[::1/db", "postgresql://(an address that cannot be read)"),
+    ("http://[::1/x", "http://[::1/x"),  # cannot be read, but has no credentials to hide
+    ("postgresql://u:p@ss@h/db", "postgresql://u:••••••@h/db"),  # an @ inside the password
+    ("postgresql://u:p@h/db?options=a:b,c&host=/tmp", "postgresql://u:••••••@h/db?options=a:b,c&host=/tmp"),
+    ("postgresql://h/db?sslmode=&password=x", "postgresql://h/db?sslmode=&password=••••••"),
+    ("postgresql:/db?password=x", "postgresql:/db?password=••••••"),
+    ("?password=x", "?password=••••••"),
 ])
 def test_masked_url_hides_only_the_password(url, shown):
     assert redact_module.masked_url(url) == shown
@@ -108,3 +114,28 @@ def test_masked_url_hides_only_the_password(url, shown):
 ])
 def test_without_token_masks_every_encoding_of_the_token(raw, token, kept):
     assert redact_module.without_token(raw, token) == kept
+
+
+@pytest.mark.parametrize(("header", "shown"), [
+    ("Bearer abcdefghijkl", "Bearer ••••••ijkl"),
+    ("Bearer abc def ghijkl", "Bearer ••••••ijkl"),  # a token with spaces is still one token
+    ("abcdefghijkl", "••••••ijkl"),  # no scheme: the whole value is the token
+])
+def test_an_authorization_header_keeps_its_scheme_only(header, shown):
+    assert redact_module.masked_authorization(header) == shown
+
+
+def test_a_placeholder_replaces_a_key_nested_in_objects_and_lists():
+    body = {"a": {"verify_token": "k1234567890"}, "b": [{"hub_verify_token": "k1234567890"}]}
+    assert redact_module.redact(body, "$KEY") == {"a": {"verify_token": "$KEY"}, "b": [{"hub_verify_token": "$KEY"}]}
+
+
+def test_a_form_handshake_keeps_its_empty_fields():
+    assert redact_module.redact_text("hub.verify_token=abcdefghijkl&hub.challenge=") == \
+        "hub.verify_token=••••••ijkl&hub.challenge="
+
+
+def test_a_token_with_a_lone_surrogate_is_masked_without_an_error():
+    token = "abcd\ud800efghijkl"
+    raw = ("token=" + token).encode("utf-8", errors="surrogatepass")
+    assert redact_module.without_token(raw, token) == b"token=" + redact_module.mask(token).encode()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from apichat.ai import Checks, Endpoint, Judge, similarity
-from apichat.scenarios import ScenarioError, judge_refusal, parse_scenario
+from apichat.ai import Checks, Endpoint, Judge, Verdict, similarity
+from apichat.payloads import parse_bot_message
+from apichat.scenarios import ScenarioError, evaluate, judge_refusal, parse_scenario
 from apichat.scenarios.match import TextMatch, shown_score
 from tests.scenario_helpers import run, scenario_store
 
@@ -112,10 +113,21 @@ def test_a_failure_shows_both_texts_the_threshold_the_score_and_the_method():
         ("text.similarity", "at least 0.60", f"{score:.2f} (lexical)")]
 
 
-def test_a_score_is_shown_with_four_decimals_when_two_would_round_it_past_the_threshold():
-    assert shown_score(similarity.Score(0.5996, "lexical"), 0.6) == "0.5996 (lexical)"
-    assert shown_score(similarity.Score(0.5996, "lexical"), 0.5) == "0.60 (lexical)"
-    assert shown_score(similarity.Score(0.604, "lexical"), 0.6) == "0.60 (lexical)"
+@pytest.mark.parametrize(("score", "at_least", "shown"), [
+    (0.5996, 0.6, "0.5996"),  # "0.60" would look like a pass
+    (0.5996, 0.5, "0.60"),
+    (0.604, 0.6, "0.60"),
+    (0.6, 0.6, "0.60"),  # exactly at the threshold: a pass, and shown as one
+    (0.6951, 0.7, "0.6951"),  # rounds up onto 0.70 with two decimals, not with three
+    (0.4, 0.3, "0.40"),  # far from the threshold on either side: two decimals
+    (0.42, 0.7, "0.42"),
+    (0.0, 0.7, "0.00"),
+])
+def test_a_score_is_shown_with_four_decimals_when_two_would_round_it_past_the_threshold(score, at_least, shown):
+    assert shown_score(similarity.Score(score, "lexical"), at_least) == f"{shown} (lexical)"
+
+
+def test_a_threshold_is_shown_as_written():
     assert str(TextMatch(similar_to="x", at_least=0.755)) == 'similar to "x" (at least 0.755)'
 
 
@@ -128,12 +140,136 @@ def test_another_measure_is_used_when_the_checks_give_one():
     assert rows[-1].arrived == "0.50 (halves)"
 
 
+def halves(a: str, b: str) -> similarity.Score:
+    """A measure that finds every two texts half alike, whatever the lexical score would be."""
+    return similarity.Score(0.5, "halves")
+
+
+@pytest.mark.parametrize(("text", "rows"), [
+    # under `not:` the score must stay below the threshold, and the row says so
+    ("{not: {similar_to: anything, at_least: 0.5}}",
+     [("text", 'not (similar to "anything" (at least 0.50))', '"x"'), ("text.not.similarity", "below 0.50", "0.50 (halves)")]),
+    # both: each score beside its own threshold, the one under not: after
+    ("{similar_to: open, at_least: 0.6, not: {similar_to: closed, at_least: 0.6}}",
+     [("text", 'similar to "open" (at least 0.60) and not (similar to "closed" (at least 0.60))', '"x"'),
+      ("text.similarity", "at least 0.60", "0.50 (halves)"), ("text.not.similarity", "below 0.60", "0.50 (halves)")]),
+    # not: not: is at least again
+    ("{not: {not: {similar_to: anything, at_least: 0.6}}}",
+     [("text", 'not (not (similar to "anything" (at least 0.60)))', '"x"'),
+      ("text.not.not.similarity", "at least 0.60", "0.50 (halves)")]),
+])
+def test_a_similar_to_under_not_is_scored_by_the_runs_measure_and_shown_below_its_threshold(text, rows):
+    found = matcher(f"text: {text}").mismatches(reply("x"), Checks(similarity=halves))
+    assert [(r.what, r.expected, r.arrived) for r in found] == rows
+
+
+def test_a_score_under_not_is_the_score_of_the_reply():
+    rows = matcher(f"text: {{not: {{similar_to: '{HOURS}'}}}}").mismatches(reply(HOURS))
+    assert [(r.what, r.expected, r.arrived) for r in rows][-1] == ("text.not.similarity", "below 0.70", "1.00 (lexical)")
+
+
+def test_not_similar_to_passes_below_the_threshold_by_the_runs_measure():
+    assert matcher("text: {not: {similar_to: anything, at_least: 0.51}}").ok(reply("x"), Checks(similarity=halves))
+    assert not matcher("text: {not: {similar_to: anything, at_least: 0.5}}").ok(reply("x"), Checks(similarity=halves))
+
+
+HALF = "{text: {similar_to: far off, at_least: 0.5}}"  # passes by halves (0.5), fails by the lexical score
+OVER = "{text: {similar_to: far off, at_least: 0.6}}"  # fails by either
+OVER_ROWS = [("text", 'similar to "far off" (at least 0.60)', '"x"'), ("text.similarity", "at least 0.60", "0.50 (halves)")]
+
+
+@pytest.mark.parametrize(("step", "problems"), [
+    (f"    expect: {HALF}\n", []),
+    (f"    expect: {OVER}\n", [("expected a reply like", OVER_ROWS)]),
+    (f"    expect: [{{text: x}}, {HALF}]\n", []),
+    (f"    any_order: true\n    expect: [{HALF}, {HALF}]\n", []),  # each takes its own reply by halves
+    (f"    any_order: true\n    expect: [{OVER}]\n", [("expected a reply like", OVER_ROWS)]),
+    (f"    expect: [{{not: {HALF}}}]\n", [("reply 1 of 2 is like", None)]),
+    (f"    expect: [{{not: {OVER}}}]\n", []),
+])
+def test_the_runs_measure_decides_every_expectation_and_its_score_is_the_one_shown(step, problems):
+    parsed = parse_scenario(f"steps:\n  - send: hi\n{step}").steps[0]
+    replies = [{"id": i, "kind": "text", "data": {"text": "x"}} for i in (1, 2)]
+    found = evaluate(parsed, replies, Checks(similarity=halves))
+    assert len(found) == len(problems), [f.problem for f in found]
+    assert [(f.problem[:len(p)], rows and [(r.what, r.expected, r.arrived) for r in f.rows])
+            for f, (p, rows) in zip(found, problems, strict=True)] == problems
+
+
+def test_a_reply_without_text_scores_as_an_empty_text():
+    image = {"id": 1, "kind": "image", "data": {"text": "", "media": [{"kind": "image", "url": "https://x.test/a.png"}]}}
+    rows = matcher("text: {similar_to: 'Here is the next box'}").mismatches(image)
+    assert [(r.what, r.expected, r.arrived) for r in rows] == [
+        ("text", 'similar to "Here is the next box" (at least 0.70)', '""'),
+        ("text.similarity", "at least 0.70", "0.00 (lexical)")]
+
+
 def test_a_judge_with_none_configured_is_an_error_not_a_pass_or_a_fail():
     from apichat.ai import AIError
 
     with pytest.raises(AIError, match="no judge is configured: set APICHAT_JUDGE_URL"):
         matcher("judge: is polite").mismatches(reply("Hi"))
     assert matcher("{text: Bye, judge: is polite}").mismatches(reply("Hi"))[0].what == "text"  # not asked
+
+
+# ---------------------------------------------------------------- the judge's verdict in a failure (in-process)
+
+class ScriptedJudge:
+    """A judge answering each criterion as scripted (a pass when not), remembering what it was asked."""
+
+    def __init__(self, **verdicts: Verdict):
+        self.verdicts, self.asked = verdicts, []
+
+    def verdict(self, criterion: str, reply: str, model: str | None = None) -> Verdict:
+        self.asked.append((criterion, reply, model))
+        return self.verdicts.get(criterion.replace(" ", "_"), Verdict(True, "fine"))
+
+
+def bot_reply(body: dict) -> dict:
+    return {"id": 1, "kind": parse_bot_message(body).kind, "author": "bot",
+            "data": parse_bot_message(body).to_dict(raw=False)}
+
+
+HI = {"type": "text", "text": "Hi Ana!"}
+MENU = {"content_type": "button_template", "content_attributes": {"text": "Pick one", "buttons": [
+    {"type": "postback", "title": "Products", "payload": "P"}, {"type": "web_url", "title": "Site", "url": "https://s.test"}]},
+    "quick_replies": [{"title": "Yes"}, {"title": "No"}]}
+CARDS = {"content_type": "generic_template", "content_attributes": {"items": [{"title": "Tea"}, {"title": "Cake"}]}}
+PHOTO = {"type": "image", "url": "https://x.test/a.png"}
+
+
+@pytest.mark.parametrize(("body", "seen"), [
+    (HI, "Hi Ana!"),
+    (MENU, "Pick one\nbuttons: Products, Site\nquick replies: Yes, No"),
+    (CARDS, "cards: Tea, Cake"),
+    (PHOTO, ""),
+])
+def test_the_judge_reads_the_text_then_the_titles_of_buttons_quick_replies_and_cards(body, seen):
+    judge = ScriptedJudge()
+    assert matcher("judge: {criterion: is polite, model: m1}").mismatches(bot_reply(body), Checks(judge=judge)) == []
+    assert judge.asked == [("is polite", seen, "m1")]
+
+
+@pytest.mark.parametrize(("expect", "verdicts", "rows"), [
+    ("judge: greets by name", {}, []),
+    ("judge: greets by name", {"greets_by_name": Verdict(False, "it does not greet")},
+     [("judge", '"greets by name"', 'it does not greet — "Hi Ana!"')]),
+    ("judge: {criterion: greets by name, model: m1}", {"greets_by_name": Verdict(False, "no name")},
+     [("judge", '"greets by name" (judged by m1)', 'no name — "Hi Ana!"')]),
+    ("judge: greets by name", {"greets_by_name": Verdict(False, "")},
+     [("judge", '"greets by name"', 'no reason given — "Hi Ana!"')]),
+    ("{text: Hi Ana!, not: {judge: is rude}}", {}, [("not", 'not {"judge": "is rude"}', "it does")]),
+    ("{text: Hi Ana!, not: {judge: is rude}}", {"is_rude": Verdict(False, "it is kind")}, []),
+])
+def test_a_failed_verdict_shows_the_criterion_its_model_and_the_reason_before_the_reply(expect, verdicts, rows):
+    found = matcher(expect).mismatches(bot_reply(HI), Checks(judge=ScriptedJudge(**verdicts)))
+    assert [(r.what, r.expected, r.arrived) for r in found] == rows
+
+
+def test_the_judges_of_a_file_are_listed_with_their_lines_also_those_under_a_nested_not():
+    scenario = parse_scenario("steps:\n  - send: hi\n    expect:\n      - text: Hi\n"
+                              "      - {text: Hi, not: {judge: is rude}}\n      - judge: is polite\n")
+    assert [(line, j.criterion) for line, j in scenario.judged()] == [(5, "is rude"), (6, "is polite")]
 
 
 # ---------------------------------------------------------------- runs with the judge (the fake server)

@@ -79,6 +79,22 @@ def test_each_key_of_an_expectation_shows_what_was_expected_beside_what_arrived(
     assert [rows(f) for f in found] == ([[row]] if row else [])
 
 
+@pytest.mark.parametrize("expect, row", [
+    ("{text: ''}", None),
+    ("{text: {not: {matches: .}}}", None),
+    ("{text: Hello}", ("text", '"Hello"', '""')),
+    ("{text: {similar_to: Fix it}}", ("text.similarity", "at least 0.70", "0.00 (lexical)")),  # the score of ""
+    ("{buttons: [A]}", ("buttons", '["A"]', "none")),
+    ("{image: true}", ("image", "any value", "no media")),
+    ("{cards: 1}", ("cards.count", "1", "0")),
+])
+def test_a_reply_whose_parsed_form_cannot_be_read_is_checked_as_an_empty_message(expect, row):
+    step = parse_scenario(f"steps:\n  - send: hi\n    expect: {expect}\n", "m.yaml").steps[0]
+    broken = {"id": 1, "kind": "text", "author": "bot", "data": "{not json", "raw": "", "created_at": 0.0}
+    found = evaluate(step, [broken])
+    assert [rows(f)[-1] for f in found] == ([row] if row else [])
+
+
 def test_every_difference_of_the_closest_reply_is_listed_in_the_order_of_the_file_format():
     found = run("    expect: {kind: cards, author: agent, private: true, text: x, cards: 1}\n", MENU)
     assert [m.what for m in found[0].rows] == ["kind", "author", "private", "text", "cards.count"]
