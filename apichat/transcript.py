@@ -322,6 +322,14 @@ def scenario_run_section(store, run: int) -> Section:
     return section
 
 
+def conversation_file(store, conversation: int, fmt: str) -> str:
+    """A stored conversation, every message of it, as JSON (`fmt` "json") or Markdown ("md")."""
+    conv = store.get_conversation(conversation)
+    rows = store.messages_before(conversation, None, 1_000_000)
+    contact = store.get_contact(conv["contact_id"])
+    return (to_json if fmt == "json" else to_markdown)(conv, contact, rows)
+
+
 def conversation_html(store, conversation: int, media_dir: str | None = None) -> str:
     section = conversation_section(store, conversation)
     return to_html(section.title, [section], media_dir)

@@ -106,15 +106,11 @@ with tools:
             if st.form_submit_button("Send", type="primary"):
                 send(kind, url=url.strip())
     with st.popover("Export", icon=":material/download:"):
-        def export(fmt: str, conv_id: int) -> str:
-            conv = db.get_conversation(conv_id)
-            rows = db.messages_before(conv_id, None, 1_000_000)
-            contact = db.get_contact(conv["contact_id"])
-            return (transcript.to_json if fmt == "json" else transcript.to_markdown)(conv, contact, rows)
+        export = partial(transcript.conversation_file, db)
         stem = f"conversation-{profile['name']}-{conversation['conv_id']}"
-        st.download_button("Raw JSON", partial(export, "json", conv_key), f"{stem}.json", "application/json",
+        st.download_button("Raw JSON", partial(export, conv_key, "json"), f"{stem}.json", "application/json",
                            on_click="ignore", icon=":material/data_object:")
-        st.download_button("Markdown", partial(export, "md", conv_key), f"{stem}.md", "text/markdown",
+        st.download_button("Markdown", partial(export, conv_key, "md"), f"{stem}.md", "text/markdown",
                            on_click="ignore", icon=":material/description:")
         st.download_button("HTML (anyone can open it)", partial(transcript.conversation_html, db, conv_key,
                            settings.media_dir), f"{stem}.html", "text/html", on_click="ignore", icon=":material/web:")

@@ -89,7 +89,8 @@ with tab_history:
                 ("settled p50 (ms)", "settle_p50_ms"), ("settled p95 (ms)", "settle_p95_ms"))},
         } for r in history])
         event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                             key="sc-history", width="stretch")
+                             key="sc-history", width="stretch",  # a long path must not push the status out of view
+                             column_config={"file": st.column_config.TextColumn(width="medium")})
         rows = event.selection.rows if event else []
         if rows:
             picked_run = int(table.iloc[rows[0]]["run"])

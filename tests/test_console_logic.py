@@ -91,12 +91,11 @@ def test_transcripts_keep_raw_payloads_and_read_well(tmp_path):
                       "content_attributes": {"buttons": [{"type": "postback", "title": "Yes", "payload": "Y"}]}})
     db.accept_webhook(profile="p", route="/webhook/p", method="POST", headers={}, body=raw.encode(),
                       message=parse_bot_message(raw))
-    rows = db.messages_since(conv["id"])
-    doc = json.loads(transcript.to_json(conv, contact, rows))
+    doc = json.loads(transcript.conversation_file(db, conv["id"], "json"))  # what the chat's Export downloads
     assert doc["conversation_id"] == 5 and len(doc["messages"]) == 2
     assert doc["messages"][0]["payload"]["content"] == "hi"
     assert doc["messages"][1]["payload"] == json.loads(raw)
-    text = transcript.to_markdown(conv, contact, rows)
+    text = transcript.conversation_file(db, conv["id"], "md")
     assert "**Ana**" in text and "**Bot**" in text and "Pick / [Yes]" in text
     raw = json.dumps({"sender_id": "c", "conv_id": 5, "text": "<script>x</script>\nsecond line"})
     db.accept_webhook(profile="p", route="/webhook/p", method="POST", headers={}, body=raw.encode(),
