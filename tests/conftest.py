@@ -39,6 +39,12 @@ SLOW_TESTS = {
                           "test_stop_ends_a_run_early_and_it_is_kept_as_stopped",
                           "test_a_run_that_cannot_start_says_why"},
     "test_payloads.py": {"test_never_raises_on_any_json"},  # 200 generated documents
+    # each runs `python -m …` and waits for it to exit
+    "test_receiver.py": {"test_help_documents_the_flags", "test_bad_settings_exit_with_one_readable_line",
+                         "test_port_in_use_is_one_readable_line"},
+    "test_sandbox.py": {"test_python_m_sandbox_help_documents_its_flags"},
+    "test_auth.py": {"test_the_hash_command_prints_a_hash_that_verifies"},
+    "test_processes.py": {"test_a_process_trees_cpu_counts_its_running_children"},
 }
 
 
