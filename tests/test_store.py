@@ -1003,3 +1003,16 @@ def test_verdicts_are_kept_by_model_criterion_and_reply(store):
     for other in (("m2", "is polite", long_reply), ("m1", "is short", long_reply), ("m1", "is polite", "Go away")):
         assert store.get_verdict(*other) is None
     assert store.count_verdicts() == 2
+
+
+def test_the_chat_opens_on_the_latest_messages_of_a_long_thread_and_keeps_what_the_contact_sent(tmp_path):
+    """A thread opens on its newest messages however many came before, each with what the contact sent."""
+    db = open_store(str(tmp_path / "c.db"))
+    conv = db.ensure_conversation("p", "c", 7)["id"]
+    ids = [db.add_contact_message(conv, "text", f"m{i}", {"text": f"m{i} ☕"}, {"content": f"m{i} ☕"})
+           for i in range(130)]  # ids past 124: "the latest" must not stop at a small bound
+    latest = db.messages_before(conv, None, 5)
+    assert [m["id"] for m in latest] == ids[-5:]
+    assert [m["id"] for m in db.messages_before(conv, ids[-5], 2)] == ids[-7:-5]
+    assert json.loads(latest[-1]["data"]) == {"text": "m129 ☕"}
+    assert json.loads(latest[-1]["raw"]) == {"content": "m129 ☕"}
