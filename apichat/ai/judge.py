@@ -8,19 +8,16 @@ text), so a re-run of unchanged replies asks nothing; `calls` and `cached` count
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..redact import masked_url
-from .llm import AIError, Endpoint, EndpointError, endpoint_from_env
+from .llm import AIError, Endpoint, EndpointError, endpoint_from_env, json_answer
 
 JUDGE_ENV = "APICHAT_JUDGE"  # _URL, _MODEL, _KEY, _TIMEOUT
 NOT_CONFIGURED = ("no judge is configured: set APICHAT_JUDGE_URL (e.g. http://127.0.0.1:11434/v1 for Ollama) "
                   "and APICHAT_JUDGE_MODEL")
-FENCE_RE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?\s*```$", re.DOTALL | re.IGNORECASE)
 
 SYSTEM = ("You are the judge of a chatbot test. You get a criterion and the bot's reply. Decide whether the reply "
           "meets the criterion; judge only what the reply says, and be strict. Answer with one JSON object and "
@@ -56,12 +53,8 @@ def prompt(criterion: str, reply: str) -> list[dict]:
 def parse_verdict(answer: str) -> Verdict:
     """The verdict in a model's answer: exactly `{"pass": bool, "reason": str}`, bare or in a ```json fence;
     ValueError saying what is wrong otherwise."""
-    text = answer.strip()
-    fenced = FENCE_RE.match(text)
-    if fenced:
-        text = fenced.group(1).strip()
     try:
-        data = json.loads(text)
+        data = json_answer(answer)
     except ValueError:
         raise ValueError('the answer is not a JSON verdict {"pass": …, "reason": …}') from None
     if not isinstance(data, dict) or set(data) != {"pass", "reason"}:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import requests
@@ -140,3 +141,15 @@ def endpoint_from_env(prefix: str, env=None) -> Endpoint | None:
         problem = f"{prefix}_URL must be an http(s) URL such as http://127.0.0.1:11434/v1; got {masked_url(url)!r}"
     return Endpoint(url, (env.get(f"{prefix}_MODEL") or "").strip(), (env.get(f"{prefix}_KEY") or "").strip(),
                     timeout, problem)
+
+
+FENCE_RE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?\s*```$", re.DOTALL | re.IGNORECASE)
+
+
+def json_answer(answer: str):
+    """The JSON in a model's answer, bare or in a ```json fence; ValueError when there is none."""
+    text = answer.strip()
+    fenced = FENCE_RE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    return json.loads(text)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..ai import AIError
-from ..ai.llm import Endpoint, EndpointError, endpoint_from_env
+from ..ai.llm import Endpoint, EndpointError, endpoint_from_env, json_answer
 from ..explore import Action
 from ..rows import data_of
 from .goal import Goal
@@ -27,7 +27,6 @@ from .plan import Decision
 
 SIMULATOR_ENV = "APICHAT_SIMULATOR"  # _URL, _MODEL, _KEY, _TIMEOUT
 REASKS = 2
-FENCE_RE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?\s*```$", re.DOTALL | re.IGNORECASE)
 
 
 class AnswerCache(Protocol):
@@ -97,12 +96,8 @@ def _norm(text: str) -> str:
 
 def parse_action(answer: str, replies: list[dict]) -> Action | str:
     """The action in a model's answer, checked against what the bot offered; a str saying why it is refused."""
-    text = answer.strip()
-    fenced = FENCE_RE.match(text)
-    if fenced:
-        text = fenced.group(1).strip()
     try:
-        data = json.loads(text)
+        data = json_answer(answer)
     except ValueError:
         return "the answer is not one JSON object"
     if not isinstance(data, dict) or len([k for k in ("press", "say", "stop") if k in data]) != 1 \
