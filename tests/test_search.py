@@ -153,3 +153,21 @@ def test_the_migration_says_it_builds_the_index_of_a_large_store(tmp_path, monke
     open_store(path).close()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "building the Inspector's search index over 1 deliveries" in err
+
+
+def test_the_housekeeper_indexes_in_quiet_time_and_catches_up_after_a_burst(tmp_path):
+    from apichat.config import Retention
+    from apichat.retention import Housekeeper
+
+    store = open_store(str(tmp_path / "console.db"))
+    keeper = Housekeeper(store, Retention(deliveries_days=None, messages_days=None, runs_days=None))
+    for i in range(Housekeeper.BUSY_ROWS + 1):  # a burst: more arrived since the last look than a quiet second
+        webhook(store, f"burst {i}")
+    assert keeper.index() == 0 and store.search_backlog() == Housekeeper.BUSY_ROWS + 1
+    assert len(store.list_deliveries(text="burst", limit=100)) == Housekeeper.BUSY_ROWS + 1  # found all the same
+    assert keeper.index() == Housekeeper.BUSY_ROWS + 1  # nothing new since: quiet, all of it indexed
+    assert store.search_backlog() == 0
+    for i in range(Housekeeper.BUSY_ROWS):  # a trickle is indexed as it comes
+        webhook(store, f"trickle {i}")
+    assert keeper.index() == Housekeeper.BUSY_ROWS and store.search_backlog() == 0
+    store.close()

@@ -256,6 +256,10 @@ class Deliveries(Conversations):
         return self._rows(f"SELECT * FROM {table} WHERE {' AND '.join(['id > ?', *where, scan])} ORDER BY id DESC "
                           "LIMIT ?", (after_id, *params, *[like_pattern(text)] * 4, limit))
 
+    def search_backlog(self) -> int:
+        """Rows not in the search index yet (0: a backend whose database keeps its index itself)."""
+        return 0
+
     def index_search(self, batch: int = 200) -> int:
         """Index up to `batch` rows of each searched table not indexed yet; how many (0: caught up, or a backend
         whose database keeps its index itself)."""

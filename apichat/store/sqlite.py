@@ -196,6 +196,11 @@ class SQLiteStore(Store):
             (phrase, -after_id, *params, limit - len(rows)))
         return rows
 
+    def search_backlog(self) -> int:
+        """How many rows of the searched tables are not in their index yet (ids above the indexed mark)."""
+        return sum(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+                   - self._indexed_up_to(self.conn, table) for table in SEARCHED)
+
     def index_search(self, batch: int = 200) -> int:
         """Index the next `batch` rows of deliveries and of requests, in id order, each table a short write."""
         done = 0
