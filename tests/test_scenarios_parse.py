@@ -91,3 +91,26 @@ def test_durations_and_defaults():
     s = parse_scenario("settle: 500ms\nsteps:\n  - send: hi\n    within: 1.5s\n  - wait: 2\n", "x.yaml")
     assert s.settle == 0.5 and s.steps[0].within == 1.5 and s.steps[1].seconds == 2.0
     assert s.name == "x" and s.contact == {}
+
+
+@pytest.mark.parametrize("load, what, limit", [
+    ("apichat.scenarios:load_scenario", "a scenario", 512), ("apichat.simulate.goal:load_goal", "a goal", 256),
+    ("apichat.monitor.config:load_monitors", "a monitors file", 256)], ids=["scenario", "goal", "monitors"])
+def test_each_kind_of_file_is_refused_with_its_line_when_it_cannot_be_read(tmp_path, load, what, limit):
+    import importlib
+
+    module, name = load.split(":")
+    loader = getattr(importlib.import_module(module), name)
+    missing, big, latin = tmp_path / "missing.yaml", tmp_path / "big.yaml", tmp_path / "latin.yaml"
+    big.write_bytes(b"#" * (limit * 1024 + 1))
+    latin.write_bytes(b"name: a\n# caf\xe9\n")
+    for path, problem in [(missing, f"{missing}:1: cannot read the file: No such file or directory"),
+                          (big, f"{big}:1: the file is {limit} KiB; {what} may be at most {limit} KiB"),
+                          (latin, f"{latin}:2: the file is not UTF-8 text")]:
+        with pytest.raises(ScenarioError) as caught:
+            loader(path)
+        assert caught.value.problems == [problem]
+    (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbf" + b"#" * (limit * 1024 - 3))  # at the limit, a BOM read past
+    with pytest.raises(ScenarioError) as caught:
+        loader(tmp_path / "bom.yaml")
+    assert "KiB" not in str(caught.value) and "UTF-8" not in str(caught.value)

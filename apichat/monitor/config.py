@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from ..profiles import SANDBOX
 from ..scenarios import Scenario, ScenarioError, load_scenario, nodes, scenario_files
-from ..scenarios.nodes import NodeError, line_of, quote
+from ..scenarios.nodes import NodeError, line_of, quote, read_text
 
 TOP_KEYS = ("monitors",)
 MONITOR_KEYS = ("name", "scenarios", "profile", "every", "cron", "within", "alert_after", "alert", "paused")
@@ -192,17 +192,7 @@ def parse_monitors(text: str, path: str = "<monitors>", base: str | Path = ".") 
 def load_monitors(path: str | Path) -> list[Monitor]:
     """The monitors of the file at `path`; ScenarioError (unreadable files included)."""
     shown = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError([f"{shown}:1: cannot read the file: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([f"{shown}:1: the file is {len(raw) // 1024} KiB; at most {MAX_FILE_BYTES // 1024} KiB"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ScenarioError([f"{shown}:{line}: the file is not UTF-8 text"]) from None
+    text = read_text(path, shown, "a monitors file", MAX_FILE_BYTES)
     return parse_monitors(text, shown, Path(path).parent)
 
 

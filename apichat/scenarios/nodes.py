@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,6 +29,23 @@ class ScenarioError(ValueError):
         # a key or value quoted from the file may hold a line break: shown escaped, one problem stays one line
         self.problems = [LINE_BREAKS_RE.sub(lambda m: repr(m.group())[1:-1], p) for p in problems]
         super().__init__("\n".join(self.problems))
+
+
+def read_text(path: str | Path, shown: str, what: str, limit: int) -> str:
+    """The text of the file at `path` (a BOM dropped), or a ScenarioError `shown:line: problem` when it cannot be
+    read, is over `limit` bytes (`what` names the kind of file in that sentence) or is not UTF-8."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError([f"{shown}:1: cannot read the file: {exc.strerror or exc}"]) from None
+    if len(raw) > limit:
+        raise ScenarioError([f"{shown}:1: the file is {len(raw) // 1024} KiB; {what} may be at most "
+                             f"{limit // 1024} KiB"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError([f"{shown}:{line}: the file is not UTF-8 text"]) from None
 
 
 class NodeError(Exception):

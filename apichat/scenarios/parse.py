@@ -14,7 +14,7 @@ from ..payloads import MEDIA_KINDS
 from . import nodes
 from .match import DEFAULT_SIMILARITY
 from .model import Scenario, Step
-from .nodes import NodeError, ScenarioError, line_of, quote
+from .nodes import NodeError, ScenarioError, line_of, quote, read_text
 from .parse_expect import expectations, message_count, threshold
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -156,18 +156,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path, display: str | None = None) -> Scenario:
     """Read and parse the file at `path`; problems (including unreadable files) raise ScenarioError."""
     shown = display or str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError([f"{shown}:1: cannot read the file: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([f"{shown}:1: the file is {len(raw) // 1024} KiB; a scenario may be at most "
-                             f"{MAX_FILE_BYTES // 1024} KiB"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ScenarioError([f"{shown}:{line}: the file is not UTF-8 text"]) from None
+    text = read_text(path, shown, "a scenario", MAX_FILE_BYTES)
     return parse_scenario(text, shown)
 
 

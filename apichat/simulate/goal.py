@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ..scenarios import Expectation, ScenarioError, nodes
-from ..scenarios.nodes import NodeError, line_of
+from ..scenarios.nodes import NodeError, line_of, read_text
 from ..scenarios.parse_expect import expectations
 
 TOP_KEYS = ("name", "description", "persona", "goal", "success", "success_judge", "max_turns", "say", "seed",
@@ -128,16 +128,5 @@ def _say(node: yaml.Node) -> list[str]:
 def load_goal(path: str | Path, display: str | None = None) -> Goal:
     """Read and parse the goal file at `path`; every problem (an unreadable file too) raises ScenarioError."""
     shown = display or str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError([f"{shown}:1: cannot read the file: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([f"{shown}:1: the file is {len(raw) // 1024} KiB; a goal may be at most "
-                             f"{MAX_FILE_BYTES // 1024} KiB"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ScenarioError([f"{shown}:{line}: the file is not UTF-8 text"]) from None
+    text = read_text(path, shown, "a goal", MAX_FILE_BYTES)
     return parse_goal(text, shown)
