@@ -11,14 +11,17 @@ validly signed webhooks at each number of connections. The load comes from `wrk`
 (`apt-get install wrk`; a Lua script feeds pre-signed bodies), otherwise from a multi-process raw-socket
 client; either way the client's own CPU per request is printed next to the servers', so a saturated client
 shows. With `--waitress` both are also measured under waitress (`--threads` threads: the server the receiver
-used before, whose rate fell as connections rose); with `--gunicorn`, under gunicorn gthread with 2 worker
-processes of 4 threads (or each count of `--workers`; several processes share a SQLite file by taking turns). With `--db postgresql://...` the receiver writes to that PostgreSQL database
+used before, whose rate fell as connections rose); with `--gunicorn`, `python -m receiver --workers 2 --threads 4`
+(or each count of `--workers`) against `--db postgresql://...`: the receiver serves a SQLite store with one worker
+and refuses more. With `--db postgresql://...` the receiver writes to that PostgreSQL database
 (team mode; it must exist, rows are added, and loss is counted on the rows this run added) instead of a
 temporary SQLite file.
 
 Per row: req/s bare, req/s receiver, ratio (and its lowest and highest of the rounds: at each level bare and
 receiver take turns `--rounds` times, and the median round counts, since this 2-core machine's rate moves by
-10 % from one run to the next), p50/p99 latency of the receiver, server CPU per request, and loss (2xx
+10 % from one run to the next), p50/p99 latency of the receiver, server CPU per request, the receiver's CPU per
+request spent after each round indexing it for the Inspector's search (its housekeeper indexes in quiet time;
+the bench waits for it before the next round), and loss (2xx
 answered vs rows stored). The floor (docs/benchmarks-receiver.md): ratio >= 0.5 at 32 connections, the
 receiver's rate not falling as connections rise (no level below 0.9 x a level with fewer connections: the
 machine's own spread), p99 <= 50 ms at 32 connections, loss 0. Exits 1 when any of them is missed.
@@ -221,18 +224,37 @@ def stored(db: Path | str) -> int:
         store.close()
 
 
-def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folder: Path) -> tuple[list, int]:
+def index_settled(receiver: Server, db: Path | str, timeout: float = 300.0) -> float:
+    """Wait until the receiver's search index holds every row (its housekeeper indexes in quiet time, so after a
+    round, not during it); the receiver's CPU seconds meanwhile. So the index's cost is measured on its own, and
+    the next round, bare or receiver, starts on a quiet machine."""
+    cpu, deadline = receiver.cpu_total(), time.monotonic() + timeout
+    store = open_store(str(db))
+    try:
+        while store.search_backlog() > 0:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: the receiver's search index did not catch up in {timeout:.0f} s")
+            time.sleep(0.2)
+    finally:
+        store.close()
+    return receiver.cpu_total() - cpu
+
+
+def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folder: Path,
+          indexes: bool = True) -> tuple[list, int]:
+    """`indexes`: the receiver keeps the search index (python -m receiver's workers do; a bare app factory does not)."""
     print(f"\n{name}")
     print(f"{'conns':>5} | {'bare req/s':>10} | {'receiver req/s':>14} | {'ratio':>5} | {'rounds':>9} | {'p50 ms':>6} | "
           f"{'p99 ms':>6} | {'bare p99':>8} | {'CPU/req bare':>12} | {'CPU/req recv':>12} | "
-          f"{'client CPU/req':>14} | errors")
+          f"{'index CPU/req':>13} | {'client CPU/req':>14} | errors")
     rows, acked = [], 0
     already = stored(db)  # a PostgreSQL database is shared by the sweeps (and may hold rows of its own)
     for c in args.connections:
-        bases, gots = [], []
+        bases, gots, indexing = [], [], 0.0
         for r in range(args.rounds):  # taking turns, so a slow moment of the machine falls on both
             bases.append(measure(bare, load, folder, c, args.seconds, f"{name}-{r}"))
             gots.append(measure(receiver, load, folder, c, args.seconds, f"{name}-{r}"))  # new bodies each round
+            indexing += index_settled(receiver, db) if indexes else 0.0
         base, got = combined(bases), combined(gots)
         acked += got.ok
         ratio = got.rate / base.rate if base.rate else 0.0
@@ -241,7 +263,8 @@ def sweep(name: str, receiver: Server, bare: Server, db: Path, load, args, folde
         print(f"{c:>5} | {base.rate:>10.0f} | {got.rate:>14.0f} | {ratio:>5.2f} | "
               f"{spread[0]:.2f}-{spread[-1]:.2f} | {got.p50_ms:>6.1f} | "
               f"{got.p99_ms:>6.1f} | {base.p99_ms:>8.1f} | {base.per_request_ms(base.server_cpu):>9.2f} ms | "
-              f"{got.per_request_ms(got.server_cpu):>9.2f} ms | {got.per_request_ms(got.client_cpu):>11.3f} ms | "
+              f"{got.per_request_ms(got.server_cpu):>9.2f} ms | {got.per_request_ms(indexing):>10.2f} ms | "
+              f"{got.per_request_ms(got.client_cpu):>11.3f} ms | "
               f"{base.errors}/{got.errors}", flush=True)
     if receiver.proc.poll() is not None:
         raise SystemExit(f"the receiver died:\n{receiver.tail(30)}")
@@ -277,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waitress", action="store_true", help="also measure both under waitress")
     parser.add_argument("--client", choices=("auto", "wrk", "sockets"), default="auto",
                         help="load generator: wrk when installed (auto), or the multi-process socket client")
-    parser.add_argument("--gunicorn", action="store_true", help="also measure both under gunicorn (gthread, 2 workers)")
+    parser.add_argument("--gunicorn", action="store_true", help="also measure python -m receiver --workers N "
+                        "(gthread, 4 threads each; N from --workers), and the bare route so")
     parser.add_argument("--workers", default="2", help="gunicorn worker counts to measure (default %(default)s)")
     parser.add_argument("--db", help="the receiver's store: a postgresql:// URL (team mode; default: a temp SQLite file)")
     parser.add_argument("--keep", action="store_true", help="keep the temp stores and server logs")
@@ -312,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                         lambda p: ["-m", "bench.bare_app", "--port", str(p), "--threads", str(t)]))
     if args.gunicorn:
         for w in args.workers:
-            servers.append((f"gunicorn gthread {w}x4", lambda p, w=w: gunicorn_args("receiver:create_app()", p, w),
+            servers.append((f"python -m receiver --workers {w} (gunicorn gthread {w}x4)",
+                            ["-m", "receiver", "--workers", str(w), "--threads", "4"],
                             lambda p, w=w: gunicorn_args("bench.bare_app:create_app()", p, w)))
     for name, receiver_args, bare_args in servers:
         rport, bport = free_port(), free_port()
@@ -321,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                           rport, folder)
         bare = Server("bare", bare_args(bport), env, bport, folder)
         try:
-            rows, loss = sweep(name, receiver, bare, db, load, args, folder)
+            rows, loss = sweep(name, receiver, bare, db, load, args, folder, indexes=not name.startswith("waitress"))
         finally:
             receiver.stop()
             bare.stop()
