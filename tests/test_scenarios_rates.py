@@ -142,3 +142,30 @@ def test_the_command_line_refuses_a_repeat_or_rate_out_of_range(flags, problem, 
     with pytest.raises(SystemExit) as caught:
         main(["run", "scenarios/", *flags])
     assert caught.value.code == 2 and problem in capsys.readouterr().err
+
+
+def test_a_run_read_back_from_the_store_counts_a_steps_error_and_its_failures_but_not_a_skipped_steps_note():
+    import json
+
+    from apichat.scenarios.rates import ProblemCount, StepOutcome, StepRate
+
+    def row(position, line, status, detail=None):
+        return {"position": position, "line": line, "label": f"step {position}", "status": status,
+                "detail": json.dumps(detail) if detail is not None else None}
+
+    first = RunOutcome.of_rows({"status": "error"}, [
+        row(1, 4, "failed", {"failures": [{"line": 5, "problem": "expected A"}, {"line": 6, "problem": "expected B"}]}),
+        row(2, 8, "error", {"error": "no reply within 5 s"}),
+        row(3, 11, "skipped", {"error": "an earlier step failed"})])
+    assert first == RunOutcome("error", (
+        StepOutcome(1, 4, "step 1", "failed", ((5, "expected A"), (6, "expected B"))),
+        StepOutcome(2, 8, "step 2", "error", ((8, "no reply within 5 s"),)),
+        StepOutcome(3, 11, "step 3", "skipped", ())))
+    second = RunOutcome.of_rows({"status": "failed"}, [
+        row(1, 4, "failed", {"failures": [{"line": 6, "problem": "expected B, again"}]}), row(2, 8, "passed"),
+        row(3, 11, "passed", {})])
+    rates = Rates.of("S", "s.yaml", 1.0, [first, second])
+    assert rates.steps == [StepRate(1, 4, "step 1", 0, 2), StepRate(2, 8, "step 2", 1, 2),
+                           StepRate(3, 11, "step 3", 1, 2)]
+    assert rates.problems == [ProblemCount(6, 2, "expected B"), ProblemCount(5, 1, "expected A"),  # most often first,
+                              ProblemCount(8, 1, "no reply within 5 s")]  # then by line
